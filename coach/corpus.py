@@ -1,0 +1,316 @@
+"""The corpus: Markdown documents with YAML front matter, read into `Document`s or `Problem`s."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from coach.errors import CorpusError
+
+DocType = Literal["procedure", "lesson"]
+Language = Literal["nl", "en"]
+Status = Literal["active", "draft", "retired"]
+
+DOC_TYPES: tuple[str, ...] = ("procedure", "lesson")
+LANGUAGES: tuple[str, ...] = ("nl", "en")
+STATUSES: tuple[str, ...] = ("active", "draft", "retired")
+REQUIRED_FIELDS: tuple[str, ...] = ("id", "title", "type", "language")
+OPTIONAL_FIELDS: tuple[str, ...] = ("team", "owner", "tags", "updated", "status")
+ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
+DIDACTICS_FILE = "didactics.yaml"
+
+_FENCE = re.compile(r"^(---|\.\.\.)\s*$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a corpus file, at a 1-based line (0 when it concerns the whole file)."""
+
+    path: str
+    line: int
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: [{self.rule}] {self.message}"
+
+
+@dataclass(frozen=True)
+class Document:
+    """A valid corpus document: its front matter, its body and where it came from."""
+
+    id: str
+    title: str
+    type: DocType
+    language: Language
+    body: str
+    path: str
+    content_hash: str
+    team: str | None = None
+    owner: str | None = None
+    tags: tuple[str, ...] = ()
+    updated: date | None = None
+    status: Status = "active"
+    field_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+    def metadata(self) -> dict[str, str]:
+        """Flat metadata as a vector store keeps it (empty string for an unset optional field)."""
+        return {
+            "doc_id": self.id,
+            "title": self.title,
+            "type": self.type,
+            "language": self.language,
+            "team": self.team or "",
+            "owner": self.owner or "",
+            "tags": ",".join(self.tags),
+            "updated": self.updated.isoformat() if self.updated else "",
+            "status": self.status,
+            "path": self.path,
+        }
+
+
+@dataclass
+class ParsedFile:
+    """The outcome of reading one file: a document when it is valid, and every problem found."""
+
+    path: str
+    document: Document | None
+    problems: list[Problem]
+    doc_id: str | None = None  # the id the file claims, even when the file is invalid
+
+
+def iter_corpus_files(corpus_dir: Path) -> Iterator[Path]:
+    """Every document file under `corpus_dir`, in a stable order.
+
+    README files and hidden files or folders (editors' and atomic writers' temporary files) are
+    not documents.
+    """
+    for path in sorted(corpus_dir.rglob("*.md")):
+        rel = path.relative_to(corpus_dir)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.name.lower() == "readme.md":
+            continue
+        yield path
+
+
+def content_hash(raw: bytes, rel_path: str) -> str:
+    """A hash of what a document's chunks depend on: its bytes and where it lives."""
+    digest = hashlib.sha256()
+    digest.update(rel_path.encode("utf-8"))
+    digest.update(b"\0")
+    digest.update(raw)
+    return digest.hexdigest()
+
+
+def split_front_matter(text: str) -> tuple[str, str, int] | None:
+    """Split `text` into (front matter, body, 1-based line where the body starts).
+
+    None when the text does not open with a `---` fence or the fence is never closed.
+    """
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        return None
+    for number, line in enumerate(lines[1:], start=1):
+        if _FENCE.match(line):
+            return "".join(lines[1:number]), "".join(lines[number + 1 :]), number + 2
+    return None
+
+
+def load_yaml_mapping(
+    text: str, line_offset: int, rel: str
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Parse YAML text that must hold a mapping; return it with the 1-based line of each key.
+
+    Raises `YamlProblem` with a line number that counts from the start of the file.
+    """
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = (mark.line + 1 + line_offset) if mark is not None else line_offset + 1
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise YamlProblem(Problem(rel, line, "yaml", f"unparseable YAML: {reason}")) from exc
+    if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
+        line = line_offset + 1
+        raise YamlProblem(
+            Problem(rel, line, "yaml", "YAML must be a mapping of `key: value` lines")
+        )
+    lines = {str(key.value): key.start_mark.line + 1 + line_offset for key, _value in node.value}
+    return {str(k): v for k, v in data.items()}, lines
+
+
+class YamlProblem(Exception):
+    """Internal signal carrying the problem of an unparseable YAML text."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def read_document(path: Path, corpus_dir: Path) -> ParsedFile:
+    """Read and validate one document file; every problem in it is reported, not just the first."""
+    rel = path.relative_to(corpus_dir).as_posix()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        return ParsedFile(rel, None, [Problem(rel, 0, "unreadable", f"cannot read file: {reason}")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        message = (
+            f"not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded; save the file as UTF-8"
+        )
+        return ParsedFile(rel, None, [Problem(rel, line, "encoding", message)])
+    text = text.removeprefix("\ufeff")
+    return _parse_text(text, rel, content_hash(raw, rel), expected_id=path.stem)
+
+
+def _parse_text(text: str, rel: str, digest: str, expected_id: str) -> ParsedFile:
+    split = split_front_matter(text)
+    if split is None:
+        message = "no front matter: the file must start with a `---` line, the fields, and `---`"
+        return ParsedFile(rel, None, [Problem(rel, 1, "front-matter", message)])
+    front, body, body_line = split
+    try:
+        data, lines = load_yaml_mapping(front, 1, rel)
+    except YamlProblem as exc:
+        return ParsedFile(rel, None, [exc.problem])
+
+    problems: list[Problem] = []
+
+    def report(key: str | None, rule: str, message: str) -> None:
+        problems.append(Problem(rel, lines.get(key, 1) if key else 1, rule, message))
+
+    for key in REQUIRED_FIELDS:
+        if data.get(key) in (None, ""):
+            report(None, "missing-field", f"required field `{key}` is missing")
+    for key in data:
+        if key not in REQUIRED_FIELDS and key not in OPTIONAL_FIELDS:
+            allowed = ", ".join(REQUIRED_FIELDS + OPTIONAL_FIELDS)
+            report(key, "unknown-field", f"unknown field `{key}` (allowed: {allowed})")
+
+    doc_id = data.get("id")
+    claimed_id = str(doc_id) if doc_id not in (None, "") else None
+    if claimed_id is not None:
+        if not ID_PATTERN.match(claimed_id):
+            report("id", "invalid-id", f"id `{claimed_id}` may contain only a-z, 0-9 and -")
+        elif claimed_id != expected_id:
+            report(
+                "id",
+                "id-mismatch",
+                f"id `{claimed_id}` does not match the file name; rename the file to "
+                f"`{claimed_id}.md` or set `id: {expected_id}`",
+            )
+    for key, allowed_values in (("type", DOC_TYPES), ("language", LANGUAGES), ("status", STATUSES)):
+        value = data.get(key)
+        if value not in (None, "") and value not in allowed_values:
+            report(
+                key, f"unknown-{key}", f"{key} `{value}` is not one of: {', '.join(allowed_values)}"
+            )
+    for key in ("title", "team", "owner"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, str | int | float):
+            report(key, "invalid-value", f"`{key}` must be plain text")
+    tags = data.get("tags")
+    if tags is not None and not (
+        isinstance(tags, list) and all(isinstance(tag, str | int) for tag in tags)
+    ):
+        report("tags", "invalid-value", "`tags` must be a list such as [incident, melding]")
+    updated = data.get("updated")
+    if updated is not None and not isinstance(updated, date):
+        report(
+            "updated",
+            "invalid-value",
+            f"`updated` must be an ISO date like 2025-06-12, not `{updated}`",
+        )
+    if not body.strip():
+        problems.append(
+            Problem(rel, body_line, "empty-body", "the document has no text after the front matter")
+        )
+
+    if problems:
+        return ParsedFile(rel, None, problems, doc_id=claimed_id)
+    document = Document(
+        id=str(data["id"]),
+        title=str(data["title"]).strip(),
+        type=data["type"],
+        language=data["language"],
+        body=body,
+        path=rel,
+        content_hash=digest,
+        team=_text_or_none(data.get("team")),
+        owner=_text_or_none(data.get("owner")),
+        tags=tuple(str(tag) for tag in (tags or [])),
+        updated=updated if isinstance(updated, date) else None,
+        status=data.get("status") or "active",
+        field_lines=lines,
+    )
+    return ParsedFile(rel, document, [], doc_id=document.id)
+
+
+def _text_or_none(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+@dataclass
+class CorpusScan:
+    """A whole corpus read at once: the valid documents and every problem found."""
+
+    files: list[ParsedFile]
+    problems: list[Problem]
+
+    @property
+    def documents(self) -> list[Document]:
+        return [parsed.document for parsed in self.files if parsed.document is not None]
+
+    @property
+    def invalid(self) -> list[ParsedFile]:
+        """Files that carry at least one problem (their document is not usable)."""
+        return [parsed for parsed in self.files if parsed.problems]
+
+
+def scan_corpus(corpus_dir: Path) -> CorpusScan:
+    """Read every document under `corpus_dir` and check the rules that span files (unique ids)."""
+    if not corpus_dir.is_dir():
+        raise CorpusError(
+            f"corpus folder {corpus_dir} does not exist; pass --corpus or set COACH_CORPUS_DIR"
+        )
+    files = [read_document(path, corpus_dir) for path in iter_corpus_files(corpus_dir)]
+    first_seen: dict[str, ParsedFile] = {}
+    for parsed in files:
+        if parsed.doc_id is None:
+            continue
+        earlier = first_seen.get(parsed.doc_id)
+        if earlier is None:
+            first_seen[parsed.doc_id] = parsed
+            continue
+        line = parsed.document.field_lines.get("id", 1) if parsed.document else 1
+        parsed.problems.append(
+            Problem(
+                parsed.path,
+                line,
+                "duplicate-id",
+                f"id `{parsed.doc_id}` is already used by {earlier.path}; ids must be unique",
+            )
+        )
+        parsed.document = None
+    problems = [problem for parsed in files for problem in parsed.problems]
+    return CorpusScan(files, problems)

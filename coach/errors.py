@@ -1,0 +1,55 @@
+"""The exceptions the library raises; every message says what to do about it.
+
+CoachError
+├── ConfigurationError      a setting is wrong or a configured resource is missing
+│   └── EmbedderError       the embedding model cannot be loaded or used
+├── CorpusError             the corpus cannot be read or fails lint (carries the problems)
+└── SearchIndexError        the index is missing, unreachable or was built differently
+    ├── IndexNotFoundError
+    ├── IndexMismatchError
+    └── StoreUnavailableError
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from coach.corpus import Problem
+
+
+class CoachError(Exception):
+    """Base of every error the library raises on purpose."""
+
+
+class ConfigurationError(CoachError):
+    """A setting has a value the library cannot work with."""
+
+
+class EmbedderError(ConfigurationError):
+    """The embedding model cannot be loaded or used."""
+
+
+class CorpusError(CoachError):
+    """The corpus cannot be used as it is; `problems` lists what to fix."""
+
+    def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+class SearchIndexError(CoachError):
+    """Base of the errors about the search index."""
+
+
+class IndexNotFoundError(SearchIndexError):
+    """No index exists where one was expected."""
+
+
+class IndexMismatchError(SearchIndexError):
+    """The index was built with another embedder than the configured one."""
+
+
+class StoreUnavailableError(SearchIndexError):
+    """The vector store (embedded directory or Chroma server) cannot be reached."""

@@ -1,0 +1,185 @@
+"""Incremental indexing: bring the store in step with the corpus, embedding only what changed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from coach.chunking import Chunk, Chunker, embedding_text
+from coach.corpus import Document, Problem, scan_corpus
+from coach.embedding import Embedder
+from coach.errors import CorpusError
+from coach.store import ChunkRecord, ChunkStore, ManifestEntry, StoreLocation, chunk_id
+
+# Documents are embedded in groups of about this many chunks: large enough for the model to
+# batch well, small enough that an interrupted run loses little work.
+GROUP_CHUNKS = 256
+
+T = TypeVar("T")
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (chunks embedded so far, chunks to embed in this run)."""
+
+
+@dataclass
+class IndexReport:
+    """What one indexing run did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    inactive: list[str] = field(default_factory=list)  # draft or retired: kept out of the index
+    skipped: list[Problem] = field(default_factory=list)  # problems of invalid files
+    chunks_embedded: int = 0
+    repaired_chunks: int = 0
+    seconds_embedding: float = 0.0
+
+    @property
+    def skipped_files(self) -> list[str]:
+        return sorted({problem.path for problem in self.skipped})
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "removed": len(self.removed),
+            "unchanged": len(self.unchanged),
+            "skipped": len(self.skipped_files),
+            "inactive": len(self.inactive),
+        }
+
+
+class Indexer:
+    """Syncs one store with one corpus folder. The embedder is loaded once and reused."""
+
+    def __init__(self, embedder: Embedder, location: StoreLocation, chunk_tokens: int = 0) -> None:
+        self.embedder = embedder
+        self.location = location
+        max_tokens = min(chunk_tokens, embedder.max_tokens) if chunk_tokens else embedder.max_tokens
+        self.chunker = Chunker(embedder.tokenize, max_tokens)
+
+    def open_store(self, rebuild: bool = False) -> ChunkStore:
+        return ChunkStore.create_or_open(
+            self.location, self.embedder.name, self.embedder.dimension, rebuild=rebuild
+        )
+
+    def run(
+        self,
+        corpus_dir: Path,
+        *,
+        strict: bool = False,
+        rebuild: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> IndexReport:
+        """Index `corpus_dir`. With `strict`, any invalid file refuses the whole run."""
+        scan = scan_corpus(corpus_dir)
+        if strict and scan.problems:
+            raise CorpusError(
+                f"{len(scan.invalid)} invalid file(s) in {corpus_dir}; nothing was indexed "
+                "(--strict). Fix them (see `coach lint`) or run without --strict.",
+                scan.problems,
+            )
+        store = self.open_store(rebuild=rebuild)
+        report = IndexReport(skipped=list(scan.problems))
+        manifest = store.manifest()
+        expected_chunks = sum(entry.n_chunks for entry in manifest.values())
+        if store.chunk_count() != expected_chunks:
+            report.repaired_chunks = store.sweep(manifest)
+
+        # An invalid file keeps its last good version in the index: a typo must not make a
+        # document vanish. It is reported as skipped, and the exit code says so.
+        protected = {parsed.doc_id for parsed in scan.invalid if parsed.doc_id}
+        wanted: dict[str, Document] = {}
+        for document in scan.documents:
+            if document.is_active:
+                wanted[document.id] = document
+            else:
+                report.inactive.append(document.id)
+        changed: list[Document] = []
+        for doc_id, document in sorted(wanted.items()):
+            entry = manifest.get(doc_id)
+            if entry is not None and entry.content_hash == document.content_hash:
+                report.unchanged.append(doc_id)
+            else:
+                changed.append(document)
+        gone = sorted(set(manifest) - set(wanted) - protected)
+        store.remove_documents(gone)
+        report.removed.extend(gone)
+        self._embed_and_commit(store, changed, manifest, report, progress)
+        return report
+
+    def _embed_and_commit(
+        self,
+        store: ChunkStore,
+        documents: Sequence[Document],
+        manifest: dict[str, ManifestEntry],
+        report: IndexReport,
+        progress: ProgressCallback | None,
+    ) -> None:
+        chunked = [(document, self.chunker.chunk(document)) for document in documents]
+        total = sum(len(chunks) for _, chunks in chunked)
+        done = 0
+        if progress:
+            progress(0, total)
+        for group in _groups(chunked, GROUP_CHUNKS):
+            texts = [
+                embedding_text(document.title, chunk)
+                for document, chunks in group
+                for chunk in chunks
+            ]
+            started = time.perf_counter()
+            vectors = iter(self.embedder.embed_passages(texts))
+            report.seconds_embedding += time.perf_counter() - started
+            records: list[ChunkRecord] = []
+            for document, chunks in group:
+                base = {**document.metadata(), "content_hash": document.content_hash}
+                for chunk in chunks:
+                    records.append(
+                        ChunkRecord(
+                            id=chunk_id(document.id, document.content_hash, chunk.index),
+                            text=chunk.text,
+                            embedding=next(vectors),
+                            metadata={
+                                **base,
+                                "chunk_index": chunk.index,
+                                "heading_path": chunk.heading_path,
+                            },
+                        )
+                    )
+            store.write_chunks(records)
+            store.commit(
+                [
+                    ManifestEntry(document.id, document.content_hash, len(chunks), document.path)
+                    for document, chunks in group
+                ]
+            )
+            for document, _chunks in group:
+                if document.id in manifest:
+                    store.drop_stale_chunks(document.id, keep_hash=document.content_hash)
+                    report.updated.append(document.id)
+                else:
+                    report.added.append(document.id)
+            report.chunks_embedded += len(texts)
+            done += len(texts)
+            if progress:
+                progress(done, total)
+
+
+def _groups(items: Sequence[tuple[T, list[Chunk]]], size: int) -> list[list[tuple[T, list[Chunk]]]]:
+    """Consecutive items grouped so that each group holds at least `size` chunks (bar the last)."""
+    groups: list[list[tuple[T, list[Chunk]]]] = []
+    current: list[tuple[T, list[Chunk]]] = []
+    count = 0
+    for item in items:
+        current.append(item)
+        count += len(item[1])
+        if count >= size:
+            groups.append(current)
+            current, count = [], 0
+    if current:
+        groups.append(current)
+    return groups

@@ -1,0 +1,316 @@
+"""The Chroma store: chunk vectors plus a manifest of committed documents.
+
+A document's chunks become visible only when its manifest entry names their version (content
+hash). Chunks are written first, the manifest entry second, old chunks removed last, so a run
+killed at any point leaves every query seeing whole documents, and the next run sweeps leftovers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from coach.errors import IndexMismatchError, IndexNotFoundError, StoreUnavailableError
+
+SCHEMA_VERSION = 1
+_MANIFEST_SUFFIX = "-manifest"
+_BATCH = 1000  # Chroma rejects very large single writes; stay well under its limit.
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where the index lives: an embedded folder, or a Chroma server."""
+
+    collection: str
+    path: Path | None = None
+    host: str | None = None
+    port: int = 8000
+    ssl: bool = False
+
+    def describe(self) -> str:
+        if self.host:
+            scheme = "https" if self.ssl else "http"
+            return (
+                f"Chroma server {scheme}://{self.host}:{self.port} (collection {self.collection})"
+            )
+        return f"embedded index {self.path} (collection {self.collection})"
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    doc_id: str
+    content_hash: str
+    n_chunks: int
+    path: str
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """One chunk as written to the store."""
+
+    id: str
+    text: str
+    embedding: list[float]
+    metadata: dict[str, str | int]
+
+
+@dataclass(frozen=True)
+class ChunkHit:
+    id: str
+    doc_id: str
+    text: str
+    metadata: dict[str, Any]
+    distance: float
+
+
+def chunk_id(doc_id: str, content_hash: str, index: int) -> str:
+    return f"{doc_id}:{content_hash[:16]}:{index}"
+
+
+def _client(location: StoreLocation) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if location.host:
+            return chromadb.HttpClient(
+                host=location.host, port=location.port, ssl=location.ssl, settings=chroma_settings
+            )
+        assert location.path is not None
+        location.path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(location.path), settings=chroma_settings)
+    except Exception as exc:  # chromadb raises ValueError/ConnectionError/its own errors
+        raise StoreUnavailableError(
+            f"cannot open the {location.describe()}: {exc}. Check that the folder is writable or "
+            "that the server runs (COACH_CHROMA_HOST / COACH_CHROMA_PORT)."
+        ) from exc
+
+
+class ChunkStore:
+    """The chunk collection and its manifest, in one Chroma database."""
+
+    def __init__(self, location: StoreLocation, chunks: Any, manifest: Any) -> None:
+        self.location = location
+        self._chunks = chunks
+        self._manifest = manifest
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, location: StoreLocation, embedder: str, dimension: int) -> ChunkStore:
+        """Open the index for reading; it must exist and have been built by this embedder."""
+        client = _client(location)
+        try:
+            chunks = _guard(location, lambda: client.get_collection(location.collection))
+            manifest = _guard(
+                location, lambda: client.get_collection(location.collection + _MANIFEST_SUFFIX)
+            )
+        except IndexNotFoundError:
+            raise IndexNotFoundError(
+                f"no index in the {location.describe()}; build it with `coach index`"
+            ) from None
+        store = cls(location, chunks, manifest)
+        store.check_identity(embedder, dimension)
+        return store
+
+    @classmethod
+    def create_or_open(
+        cls, location: StoreLocation, embedder: str, dimension: int, rebuild: bool = False
+    ) -> ChunkStore:
+        """Open the index for writing, creating it for this embedder when there is none."""
+        client = _client(location)
+        names = (location.collection, location.collection + _MANIFEST_SUFFIX)
+        if rebuild:
+            existing = _guard(location, lambda: {c.name for c in client.list_collections()})
+            for name in names:
+                if name in existing:
+                    _guard(location, lambda name=name: client.delete_collection(name))
+        identity = {"embedder": embedder, "dimension": dimension, "schema": SCHEMA_VERSION}
+        chunks = _guard(
+            location,
+            lambda: client.get_or_create_collection(
+                names[0], metadata={**identity, "hnsw:space": "cosine"}, embedding_function=None
+            ),
+        )
+        manifest = _guard(
+            location,
+            lambda: client.get_or_create_collection(
+                names[1], metadata={"schema": SCHEMA_VERSION}, embedding_function=None
+            ),
+        )
+        store = cls(location, chunks, manifest)
+        store.check_identity(embedder, dimension)
+        return store
+
+    def check_identity(self, embedder: str, dimension: int) -> None:
+        meta = self._chunks.metadata or {}
+        built_by, built_dim = meta.get("embedder"), meta.get("dimension")
+        if built_by != embedder or built_dim != dimension:
+            raise IndexMismatchError(
+                f"the {self.location.describe()} was built with {built_by} ({built_dim}-d), "
+                f"but the configured embedder is {embedder} ({dimension}-d). Rebuild it with "
+                "`coach index --rebuild`, or set COACH_EMBEDDING_MODEL to the model that built it."
+            )
+
+    # -- the manifest ----------------------------------------------------------------------
+
+    def manifest(self) -> dict[str, ManifestEntry]:
+        result = _guard(self.location, lambda: self._manifest.get(include=["metadatas"]))
+        return {
+            doc_id: _entry(doc_id, meta)
+            for doc_id, meta in zip(result["ids"], result["metadatas"], strict=True)
+        }
+
+    def committed_hashes(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        if not doc_ids:
+            return {}
+        result = _guard(
+            self.location, lambda: self._manifest.get(ids=list(doc_ids), include=["metadatas"])
+        )
+        return {
+            doc_id: str(meta["content_hash"])
+            for doc_id, meta in zip(result["ids"], result["metadatas"], strict=True)
+        }
+
+    def commit(self, entries: Sequence[ManifestEntry]) -> None:
+        """Make these document versions visible (their chunks must already be written)."""
+        for batch in _batches(list(entries)):
+            _guard(
+                self.location,
+                lambda batch=batch: self._manifest.upsert(
+                    ids=[entry.doc_id for entry in batch],
+                    embeddings=[[0.0] for _ in batch],
+                    metadatas=[
+                        {
+                            "content_hash": entry.content_hash,
+                            "n_chunks": entry.n_chunks,
+                            "path": entry.path,
+                        }
+                        for entry in batch
+                    ],
+                ),
+            )
+
+    # -- chunks ----------------------------------------------------------------------------
+
+    def write_chunks(self, records: Sequence[ChunkRecord]) -> None:
+        """Write chunks of not yet committed versions (invisible until `commit`)."""
+        for batch in _batches(list(records)):
+            _guard(
+                self.location,
+                lambda batch=batch: self._chunks.upsert(
+                    ids=[record.id for record in batch],
+                    embeddings=[record.embedding for record in batch],
+                    documents=[record.text for record in batch],
+                    metadatas=[record.metadata for record in batch],
+                ),
+            )
+
+    def drop_stale_chunks(self, doc_id: str, keep_hash: str | None) -> None:
+        """Remove a document's chunks, except those of the version `keep_hash`."""
+        where: dict[str, Any] = {"doc_id": doc_id}
+        if keep_hash is not None:
+            where = {"$and": [{"doc_id": doc_id}, {"content_hash": {"$ne": keep_hash}}]}
+        _guard(self.location, lambda: self._chunks.delete(where=where))
+
+    def remove_documents(self, doc_ids: Sequence[str]) -> None:
+        """Hide documents first (manifest), then delete their chunks."""
+        if not doc_ids:
+            return
+        _guard(self.location, lambda: self._manifest.delete(ids=list(doc_ids)))
+        for doc_id in doc_ids:
+            self.drop_stale_chunks(doc_id, keep_hash=None)
+
+    def chunk_count(self) -> int:
+        count: int = _guard(self.location, self._chunks.count)
+        return count
+
+    def sweep(self, manifest: dict[str, ManifestEntry]) -> int:
+        """Delete every chunk that no committed version owns (left by an interrupted run)."""
+        result = _guard(self.location, lambda: self._chunks.get(include=["metadatas"]))
+        stale = [
+            chunk
+            for chunk, meta in zip(result["ids"], result["metadatas"], strict=True)
+            if (entry := manifest.get(str(meta.get("doc_id")))) is None
+            or entry.content_hash != meta.get("content_hash")
+        ]
+        for batch in _batches(stale):
+            _guard(self.location, lambda batch=batch: self._chunks.delete(ids=batch))
+        return len(stale)
+
+    def get_chunks(self, where: dict[str, Any] | None = None) -> list[ChunkHit]:
+        """Chunks of committed versions (for example to build a lexical index)."""
+        result = _guard(
+            self.location, lambda: self._chunks.get(where=where, include=["metadatas", "documents"])
+        )
+        hits = [
+            ChunkHit(chunk, str(meta["doc_id"]), text or "", dict(meta), 0.0)
+            for chunk, meta, text in zip(
+                result["ids"], result["metadatas"], result["documents"], strict=True
+            )
+        ]
+        return self._committed(hits)
+
+    def query(
+        self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None
+    ) -> list[ChunkHit]:
+        """The `k` nearest chunks of committed document versions, nearest first."""
+        active: dict[str, Any] = {"status": "active"}
+        condition = {"$and": [active, where]} if where else active
+        result = _guard(
+            self.location,
+            lambda: self._chunks.query(
+                query_embeddings=[list(embedding)],
+                n_results=k,
+                where=condition,
+                include=["metadatas", "documents", "distances"],
+            ),
+        )
+        hits = [
+            ChunkHit(chunk, str(meta["doc_id"]), text or "", dict(meta), float(distance))
+            for chunk, meta, text, distance in zip(
+                result["ids"][0],
+                result["metadatas"][0],
+                result["documents"][0],
+                result["distances"][0],
+                strict=True,
+            )
+        ]
+        return self._committed(hits)
+
+    def _committed(self, hits: list[ChunkHit]) -> list[ChunkHit]:
+        hashes = self.committed_hashes(sorted({hit.doc_id for hit in hits}))
+        return [hit for hit in hits if hashes.get(hit.doc_id) == hit.metadata.get("content_hash")]
+
+
+def _entry(doc_id: str, meta: dict[str, Any]) -> ManifestEntry:
+    return ManifestEntry(
+        doc_id=doc_id,
+        content_hash=str(meta["content_hash"]),
+        n_chunks=int(meta["n_chunks"]),
+        path=str(meta.get("path", "")),
+    )
+
+
+def _batches(items: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(items), _BATCH):
+        yield items[start : start + _BATCH]
+
+
+def _guard(location: StoreLocation, call: Any) -> Any:
+    """Run a Chroma call, turning vendor errors into ours."""
+    from chromadb.errors import NotFoundError
+
+    try:
+        return call()
+    except NotFoundError as exc:
+        raise IndexNotFoundError(f"no index in the {location.describe()}: {exc}") from exc
+    except (ConnectionError, OSError) as exc:
+        raise StoreUnavailableError(f"the {location.describe()} is unreachable: {exc}") from exc
+    except Exception as exc:
+        if exc.__class__.__module__.startswith(("httpx", "httpcore")):
+            raise StoreUnavailableError(f"the {location.describe()} is unreachable: {exc}") from exc
+        raise
