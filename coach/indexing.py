@@ -12,7 +12,14 @@ from coach.chunking import Chunk, Chunker, embedding_text
 from coach.corpus import Document, Problem, scan_corpus
 from coach.embedding import Embedder
 from coach.errors import CorpusError
-from coach.store import ChunkRecord, ChunkStore, ManifestEntry, StoreLocation, chunk_id
+from coach.store import (
+    ChunkRecord,
+    ChunkStore,
+    ManifestEntry,
+    StoreLocation,
+    chunk_id,
+    open_writer,
+)
 
 # Documents are embedded in groups of about this many chunks: large enough for the model to
 # batch well, small enough that an interrupted run loses little work.
@@ -62,10 +69,9 @@ class Indexer:
         max_tokens = min(chunk_tokens, embedder.max_tokens) if chunk_tokens else embedder.max_tokens
         self.chunker = Chunker(embedder.tokenize, max_tokens)
 
-    def open_store(self, rebuild: bool = False) -> ChunkStore:
-        return ChunkStore.create_or_open(
-            self.location, self.embedder.name, self.embedder.dimension, rebuild=rebuild
-        )
+    def open_store(self) -> ChunkStore:
+        """The published index, for reading."""
+        return ChunkStore.open(self.location, self.embedder.name, self.embedder.dimension)
 
     def run(
         self,
@@ -83,33 +89,35 @@ class Indexer:
                 "(--strict). Fix them (see `coach lint`) or run without --strict.",
                 scan.problems,
             )
-        store = self.open_store(rebuild=rebuild)
         report = IndexReport(skipped=list(scan.problems))
-        manifest = store.manifest()
-        expected_chunks = sum(entry.n_chunks for entry in manifest.values())
-        if store.chunk_count() != expected_chunks:
-            report.repaired_chunks = store.sweep(manifest)
+        with open_writer(
+            self.location, self.embedder.name, self.embedder.dimension, rebuild=rebuild
+        ) as store:
+            manifest = store.manifest()
+            expected_chunks = sum(entry.n_chunks for entry in manifest.values())
+            if store.chunk_count() != expected_chunks:
+                report.repaired_chunks = store.sweep(manifest)
 
-        # An invalid file keeps its last good version in the index: a typo must not make a
-        # document vanish. It is reported as skipped, and the exit code says so.
-        protected = {parsed.doc_id for parsed in scan.invalid if parsed.doc_id}
-        wanted: dict[str, Document] = {}
-        for document in scan.documents:
-            if document.is_active:
-                wanted[document.id] = document
-            else:
-                report.inactive.append(document.id)
-        changed: list[Document] = []
-        for doc_id, document in sorted(wanted.items()):
-            entry = manifest.get(doc_id)
-            if entry is not None and entry.content_hash == document.content_hash:
-                report.unchanged.append(doc_id)
-            else:
-                changed.append(document)
-        gone = sorted(set(manifest) - set(wanted) - protected)
-        store.remove_documents(gone)
-        report.removed.extend(gone)
-        self._embed_and_commit(store, changed, manifest, report, progress)
+            # An invalid file keeps its last good version in the index: a typo must not make a
+            # document vanish. It is reported as skipped, and the exit code says so.
+            protected = {parsed.doc_id for parsed in scan.invalid if parsed.doc_id}
+            wanted: dict[str, Document] = {}
+            for document in scan.documents:
+                if document.is_active:
+                    wanted[document.id] = document
+                else:
+                    report.inactive.append(document.id)
+            changed: list[Document] = []
+            for doc_id, document in sorted(wanted.items()):
+                entry = manifest.get(doc_id)
+                if entry is not None and entry.content_hash == document.content_hash:
+                    report.unchanged.append(doc_id)
+                else:
+                    changed.append(document)
+            gone = sorted(set(manifest) - set(wanted) - protected)
+            store.remove_documents(gone)
+            report.removed.extend(gone)
+            self._embed_and_commit(store, changed, manifest, report, progress)
         return report
 
     def _embed_and_commit(

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
         """The embedded index under `index_dir`, or the Chroma server when a host is set."""
         return StoreLocation(
             collection=self.chroma_collection,
-            path=None if self.chroma_host else self.index_dir / "chroma",
+            path=None if self.chroma_host else self.index_dir,
             host=self.chroma_host,
             port=self.chroma_port,
             ssl=self.chroma_ssl,

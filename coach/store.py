@@ -8,11 +8,13 @@ killed at any point leaves every query seeing whole documents, and the next run 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from coach.errors import IndexMismatchError, IndexNotFoundError, StoreUnavailableError
+from coach.snapshots import Generations
 
 SCHEMA_VERSION = 1
 _MANIFEST_SUFFIX = "-manifest"
@@ -69,7 +71,7 @@ def chunk_id(doc_id: str, content_hash: str, index: int) -> str:
     return f"{doc_id}:{content_hash[:16]}:{index}"
 
 
-def _client(location: StoreLocation) -> Any:
+def _client(location: StoreLocation, folder: Path | None = None) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -79,9 +81,8 @@ def _client(location: StoreLocation) -> Any:
             return chromadb.HttpClient(
                 host=location.host, port=location.port, ssl=location.ssl, settings=chroma_settings
             )
-        assert location.path is not None
-        location.path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(location.path), settings=chroma_settings)
+        assert folder is not None
+        return chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
     except Exception as exc:  # chromadb raises ValueError/ConnectionError/its own errors
         raise StoreUnavailableError(
             f"cannot open the {location.describe()}: {exc}. Check that the folder is writable or "
@@ -89,61 +90,127 @@ def _client(location: StoreLocation) -> Any:
         ) from exc
 
 
+def _close(client: Any) -> None:
+    close = getattr(client, "close", None)
+    if close is not None:
+        close()
+
+
+@contextmanager
+def open_writer(
+    location: StoreLocation, embedder: str, dimension: int, rebuild: bool = False
+) -> Iterator[ChunkStore]:
+    """The index opened for writing, created for this embedder when there is none.
+
+    Embedded: the writer works on a staged copy that is published only when the block ends
+    without error and something changed. Server: writes go straight to the server, and the
+    manifest keeps half-written documents invisible.
+    """
+    if location.host:
+        client = _client(location)
+        try:
+            if rebuild:
+                _drop_collections(location, client)
+            yield ChunkStore._create(location, client, embedder, dimension)
+        finally:
+            _close(client)
+        return
+    assert location.path is not None
+    generations = Generations(location.path)
+    with generations.writing():
+        previous = generations.current()
+        staged = generations.stage(fresh=rebuild)
+        client = _client(location, staged)
+        published = False
+        try:
+            store = ChunkStore._create(location, client, embedder, dimension)
+            yield store
+            _close(client)
+            if store.modified or previous is None:
+                generations.publish(staged)
+                published = True
+                generations.prune(keep_previous=previous)
+        finally:
+            _close(client)
+            if not published:
+                generations.discard(staged)
+
+
+def _drop_collections(location: StoreLocation, client: Any) -> None:
+    names = (location.collection, location.collection + _MANIFEST_SUFFIX)
+    existing = _guard(location, lambda: {c.name for c in client.list_collections()})
+    for name in names:
+        if name in existing:
+            _guard(location, lambda name=name: client.delete_collection(name))
+
+
 class ChunkStore:
     """The chunk collection and its manifest, in one Chroma database."""
 
-    def __init__(self, location: StoreLocation, chunks: Any, manifest: Any) -> None:
+    def __init__(self, location: StoreLocation, client: Any, chunks: Any, manifest: Any) -> None:
         self.location = location
+        self.modified = False
+        self._client = client
         self._chunks = chunks
         self._manifest = manifest
 
-    # -- opening ---------------------------------------------------------------------------
-
     @classmethod
     def open(cls, location: StoreLocation, embedder: str, dimension: int) -> ChunkStore:
-        """Open the index for reading; it must exist and have been built by this embedder."""
-        client = _client(location)
+        """Open the published index for reading; it must have been built by this embedder."""
+        folder = None
+        if not location.host:
+            assert location.path is not None
+            folder = Generations(location.path).current()
+            if folder is None:
+                raise IndexNotFoundError(
+                    f"no index in the {location.describe()}; build it with `coach index`"
+                )
+        client = _client(location, folder)
         try:
             chunks = _guard(location, lambda: client.get_collection(location.collection))
             manifest = _guard(
                 location, lambda: client.get_collection(location.collection + _MANIFEST_SUFFIX)
             )
         except IndexNotFoundError:
+            _close(client)
             raise IndexNotFoundError(
                 f"no index in the {location.describe()}; build it with `coach index`"
             ) from None
-        store = cls(location, chunks, manifest)
-        store.check_identity(embedder, dimension)
+        store = cls(location, client, chunks, manifest)
+        try:
+            store.check_identity(embedder, dimension)
+        except IndexMismatchError:
+            store.close()
+            raise
         return store
 
     @classmethod
-    def create_or_open(
-        cls, location: StoreLocation, embedder: str, dimension: int, rebuild: bool = False
+    def _create(
+        cls, location: StoreLocation, client: Any, embedder: str, dimension: int
     ) -> ChunkStore:
-        """Open the index for writing, creating it for this embedder when there is none."""
-        client = _client(location)
-        names = (location.collection, location.collection + _MANIFEST_SUFFIX)
-        if rebuild:
-            existing = _guard(location, lambda: {c.name for c in client.list_collections()})
-            for name in names:
-                if name in existing:
-                    _guard(location, lambda name=name: client.delete_collection(name))
         identity = {"embedder": embedder, "dimension": dimension, "schema": SCHEMA_VERSION}
         chunks = _guard(
             location,
             lambda: client.get_or_create_collection(
-                names[0], metadata={**identity, "hnsw:space": "cosine"}, embedding_function=None
+                location.collection,
+                metadata={**identity, "hnsw:space": "cosine"},
+                embedding_function=None,
             ),
         )
         manifest = _guard(
             location,
             lambda: client.get_or_create_collection(
-                names[1], metadata={"schema": SCHEMA_VERSION}, embedding_function=None
+                location.collection + _MANIFEST_SUFFIX,
+                metadata={"schema": SCHEMA_VERSION},
+                embedding_function=None,
             ),
         )
-        store = cls(location, chunks, manifest)
+        store = cls(location, client, chunks, manifest)
         store.check_identity(embedder, dimension)
         return store
+
+    def close(self) -> None:
+        _close(self._client)
 
     def check_identity(self, embedder: str, dimension: int) -> None:
         meta = self._chunks.metadata or {}
@@ -177,6 +244,7 @@ class ChunkStore:
 
     def commit(self, entries: Sequence[ManifestEntry]) -> None:
         """Make these document versions visible (their chunks must already be written)."""
+        self.modified = True
         for batch in _batches(list(entries)):
             _guard(
                 self.location,
@@ -198,6 +266,7 @@ class ChunkStore:
 
     def write_chunks(self, records: Sequence[ChunkRecord]) -> None:
         """Write chunks of not yet committed versions (invisible until `commit`)."""
+        self.modified = True
         for batch in _batches(list(records)):
             _guard(
                 self.location,
@@ -211,6 +280,7 @@ class ChunkStore:
 
     def drop_stale_chunks(self, doc_id: str, keep_hash: str | None) -> None:
         """Remove a document's chunks, except those of the version `keep_hash`."""
+        self.modified = True
         where: dict[str, Any] = {"doc_id": doc_id}
         if keep_hash is not None:
             where = {"$and": [{"doc_id": doc_id}, {"content_hash": {"$ne": keep_hash}}]}
@@ -220,6 +290,7 @@ class ChunkStore:
         """Hide documents first (manifest), then delete their chunks."""
         if not doc_ids:
             return
+        self.modified = True
         _guard(self.location, lambda: self._manifest.delete(ids=list(doc_ids)))
         for doc_id in doc_ids:
             self.drop_stale_chunks(doc_id, keep_hash=None)
@@ -237,6 +308,7 @@ class ChunkStore:
             if (entry := manifest.get(str(meta.get("doc_id")))) is None
             or entry.content_hash != meta.get("content_hash")
         ]
+        self.modified = self.modified or bool(stale)
         for batch in _batches(stale):
             _guard(self.location, lambda batch=batch: self._chunks.delete(ids=batch))
         return len(stale)
