@@ -34,6 +34,7 @@ def offline_environment() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # our own bar is the one to see
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
@@ -48,8 +49,18 @@ def offline_environment() -> None:
 
 
 def _settings(**overrides: object) -> Settings:
+    from pydantic import ValidationError
+
     values = {key: value for key, value in overrides.items() if value is not None}
-    return Settings(**values)  # type: ignore[arg-type]
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "COACH_" + "_".join(str(part) for part in error["loc"]).upper()
+            err.print(
+                f"[bold red]error:[/] invalid setting {name}: {error['msg']}", highlight=False
+            )
+        raise typer.Exit(2) from None
 
 
 def _fail(exc: CoachError) -> typer.Exit:

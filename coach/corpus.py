@@ -135,14 +135,17 @@ def load_yaml_mapping(
 
     Raises `YamlProblem` with a line number that counts from the start of the file.
     """
+    loader = yaml.SafeLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = (mark.line + 1 + line_offset) if mark is not None else line_offset + 1
         reason = getattr(exc, "problem", None) or str(exc)
         raise YamlProblem(Problem(rel, line, "yaml", f"unparseable YAML: {reason}")) from exc
+    finally:
+        loader.dispose()
     if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
         line = line_offset + 1
         raise YamlProblem(

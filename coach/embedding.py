@@ -67,6 +67,11 @@ class SentenceTransformerEmbedder:
             raise EmbedderError(f"model {model!r} does not report its embedding dimension")
         self._dimension = int(dimension)
         self._max_tokens = int(self._model.get_max_seq_length() or 256)
+        # Counting the tokens of a long section (to split it) is not feeding it to the model;
+        # mark transformers' "longer than the maximum" warning as already given.
+        warnings = getattr(self._model.tokenizer, "deprecation_warnings", None)
+        if isinstance(warnings, dict):
+            warnings["sequence-length-is-longer-than-the-specified-maximum"] = True
 
     @property
     def name(self) -> str:

@@ -44,6 +44,14 @@ def build(corpus: CorpusBuilder) -> None:
     corpus.write("proc-spoed", PLANNING, folder="planning")
 
 
+def indexed_corpus(corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation) -> Indexer:
+    """The three-document corpus, indexed once."""
+    build(corpus)
+    indexer = Indexer(embedder, location)
+    indexer.run(corpus.root)
+    return indexer
+
+
 def indexed(store: ChunkStore) -> dict[str, str]:
     return {doc_id: entry.content_hash for doc_id, entry in store.manifest().items()}
 
@@ -83,9 +91,7 @@ def test_first_run_adds_and_second_run_embeds_nothing(
 def test_chunks_carry_metadata_and_heading_paths(
     corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation
 ) -> None:
-    build(corpus)
-    indexer = Indexer(embedder, location)
-    indexer.run(corpus.root)
+    indexer = indexed_corpus(corpus, embedder, location)
     chunks = indexer.open_store().get_chunks(where={"doc_id": "proc-incident"})
     by_heading = {chunk.metadata["heading_path"]: chunk for chunk in chunks}
     assert set(by_heading) == {"", "Stappen", "Aandachtspunten"}
@@ -107,9 +113,7 @@ def test_chunks_carry_metadata_and_heading_paths(
 def test_query_finds_the_right_document(
     corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation
 ) -> None:
-    build(corpus)
-    indexer = Indexer(embedder, location)
-    indexer.run(corpus.root)
+    indexer = indexed_corpus(corpus, embedder, location)
     store = indexer.open_store()
     hits = store.query(embedder.embed_query("heat pump heating curve default setting"), k=3)
     assert hits[0].doc_id == "les-heat-pump"
@@ -118,9 +122,7 @@ def test_query_finds_the_right_document(
 def test_change_replaces_old_chunks(
     corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation
 ) -> None:
-    build(corpus)
-    indexer = Indexer(embedder, location)
-    indexer.run(corpus.root)
+    indexer = indexed_corpus(corpus, embedder, location)
     before = indexed(indexer.open_store())
     corpus.write("proc-spoed", PLANNING.replace("4 uur", "2 uur"), folder="planning")
     report = indexer.run(corpus.root)
@@ -158,9 +160,7 @@ def test_delete_retire_and_draft_remove_documents(
 def test_invalid_file_is_skipped_and_keeps_its_last_good_version(
     corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation
 ) -> None:
-    build(corpus)
-    indexer = Indexer(embedder, location)
-    indexer.run(corpus.root)
+    indexer = indexed_corpus(corpus, embedder, location)
     broken = corpus.root / "planning" / "proc-spoed.md"
     broken.write_text(broken.read_text().replace("type: procedure", "type: memo"))
     corpus.write("proc-new", INCIDENT.replace("TOPdesk", "Klantportaal"), folder="ict")
@@ -198,9 +198,7 @@ def test_index_refuses_another_embedder(
 def test_rebuild_starts_from_scratch(
     corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation
 ) -> None:
-    build(corpus)
-    indexer = Indexer(embedder, location)
-    indexer.run(corpus.root)
+    indexer = indexed_corpus(corpus, embedder, location)
     report = indexer.run(corpus.root, rebuild=True)
     assert len(report.added) == 3 and report.unchanged == []
     consistent(indexer.open_store())

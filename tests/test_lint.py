@@ -186,6 +186,10 @@ def test_cli_exit_codes_and_output(
     assert f"{corpus.root / 'docs/proc-b.md'}:2: [id-mismatch]" in dirty.stdout
     missing = run_cli("lint", str(corpus.root / "nope"))
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+    bad_setting = run_cli("lint", env={"COACH_CHROMA_COLLECTION": "x"})
+    assert bad_setting.returncode == 2
+    assert "invalid setting COACH_CHROMA_COLLECTION" in bad_setting.stderr
+    assert "Traceback" not in bad_setting.stderr
 
 
 def test_the_sample_corpus_is_clean_and_complete() -> None:

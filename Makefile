@@ -1,0 +1,35 @@
+# The two commands of README's quick start. Each sets up .venv itself on a fresh machine.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Elsewhere, point this at the CPU wheels: TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+
+.PHONY: install run test bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# torch first: an unpinned torch resolves to a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0 \
+		$(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/coach index
+
+test: $(STAMP)
+	$(BIN)/ruff check coach api tests bench
+	$(BIN)/ruff format --check coach api tests bench
+	$(BIN)/mypy
+	$(BIN)/coach lint corpus
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/index_bench.py
+
+clean:
+	rm -rf $(VENV) indexes/gen-* indexes/CURRENT
