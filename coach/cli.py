@@ -17,6 +17,7 @@ from coach.settings import Settings
 
 if TYPE_CHECKING:
     from coach.embedding import Embedder
+    from coach.engine import Coach
     from coach.indexing import ProgressCallback
 
 app = typer.Typer(
@@ -155,10 +156,108 @@ def index(
 
 
 def _embedder(settings: Settings) -> Embedder:
-    from coach.embedding import make_embedder
+    from coach.factory import build_embedder
 
     with err.status(f"loading embedding model {settings.embedding_model}"):
-        return make_embedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
+        return build_embedder(settings)
+
+
+@app.command()
+def ask(
+    situation: Annotated[
+        str | None, typer.Argument(help="Your work situation, in Dutch or English.")
+    ] = None,
+    index_dir: Annotated[
+        Path | None, typer.Option("--index-dir", help="Folder of the embedded index.")
+    ] = None,
+    corpus: Annotated[
+        Path | None, typer.Option("--corpus", help="Corpus folder (for didactics.yaml).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result schema as JSON, nothing else.")
+    ] = False,
+    k: Annotated[int, typer.Option("--k", help="How many sources to retrieve (1-20).")] = 5,
+    team: Annotated[str | None, typer.Option("--team", help="Only this team's documents.")] = None,
+    doc_type: Annotated[
+        str | None, typer.Option("--type", help="Only procedures or only lessons.")
+    ] = None,
+    batch: Annotated[
+        Path | None,
+        typer.Option("--batch", help='JSONL file of {"id", "situation", "team"?, "type"?}.'),
+    ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Where --batch writes its JSONL (default stdout).")
+    ] = None,
+) -> None:
+    """Coach a work situation: grounded suggestions, didactic questions, colleagues, sources.
+
+    With --batch, answer every line of a JSONL file in one process and write one JSON line per
+    input ({"id", "result"} or {"id", "error"}); the exit code is 1 when any line failed.
+    """
+    from coach.engine import validate_request
+    from coach.factory import build_coach
+    from coach.retrieval import Filters
+
+    if (situation is None) == (batch is None):
+        err.print("[bold red]error:[/] give either a SITUATION or --batch FILE", highlight=False)
+        raise typer.Exit(2)
+    filters = Filters(team=team, type=doc_type)
+    try:
+        if situation is not None:
+            validate_request(situation, filters, k)  # before the model loads: fail fast
+        settings = _settings(index_dir=index_dir, corpus_dir=corpus)
+        coach = build_coach(settings, _embedder(settings))
+        if batch is not None:
+            _ask_batch(coach, batch, out_file, k)
+            return
+        assert situation is not None
+        result = coach.ask(situation, filters=filters, k=k)
+    except CoachError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        print(result.model_dump_json(indent=2))
+    else:
+        from coach.render import render_result
+
+        render_result(out, result)
+
+
+def _ask_batch(coach: Coach, batch: Path, out_file: Path | None, k: int) -> None:
+    import json
+
+    from coach.retrieval import Filters
+
+    try:
+        lines = batch.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CoachError(f"cannot read the batch file {batch}: {exc}") from exc
+    target = out_file.open("w", encoding="utf-8") if out_file else sys.stdout
+    answered = failed = 0
+    try:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            item_id: object = f"line-{number}"
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict) or not isinstance(item.get("situation"), str):
+                    raise CoachError('each line needs a JSON object with a "situation" string')
+                item_id = item.get("id", item_id)
+                filters = Filters(team=item.get("team"), type=item.get("type"))
+                result = coach.ask(item["situation"], filters=filters, k=int(item.get("k", k)))
+                record = {"id": item_id, "result": result.model_dump(mode="json")}
+                answered += 1
+            except (CoachError, json.JSONDecodeError, ValueError) as exc:
+                record = {"id": item_id, "error": f"line {number}: {exc}"}
+                failed += 1
+            target.write(json.dumps(record, ensure_ascii=False) + "\n")
+            target.flush()
+    finally:
+        if out_file:
+            target.close()
+    err.print(f"{answered} answered, {failed} failed", highlight=False)
+    if failed:
+        raise typer.Exit(1)
 
 
 class ProgressReporter:

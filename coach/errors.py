@@ -4,6 +4,7 @@ CoachError
 ├── ConfigurationError      a setting is wrong or a configured resource is missing
 │   └── EmbedderError       the embedding model cannot be loaded or used
 ├── CorpusError             the corpus cannot be read or fails lint (carries the problems)
+├── InvalidRequestError     a coaching request is malformed (empty or too long, a bad filter)
 └── SearchIndexError        the index is missing, unreachable or was built differently
     ├── IndexNotFoundError
     ├── IndexMismatchError
@@ -37,6 +38,10 @@ class CorpusError(CoachError):
     def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
         super().__init__(message)
         self.problems = list(problems)
+
+
+class InvalidRequestError(CoachError):
+    """A request the coach cannot answer as asked; the message says what to change."""
 
 
 class SearchIndexError(CoachError):

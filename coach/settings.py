@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from coach.store import StoreLocation
@@ -20,10 +20,11 @@ class Settings(BaseSettings):
         Path("indexes"), description="Folder of the embedded Chroma index (when no server is set)."
     )
     embedding_model: str = Field(
-        "all-MiniLM-L6-v2",
+        "use-multilingual-v3",
         description=(
-            "Embedding model: a packaged name (all-MiniLM-L6-v2), or a sentence-transformers "
-            "model name or local path."
+            "Embedding model: use-multilingual-v3 (default, chosen by measurement; see README), "
+            "multilingual-e5-small, all-MiniLM-L6-v2, or any sentence-transformers model name "
+            "or local path."
         ),
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024)
@@ -38,6 +39,30 @@ class Settings(BaseSettings):
     chroma_port: int = Field(8000, ge=1, le=65535)
     chroma_ssl: bool = False
     chroma_collection: str = Field("coach", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,60}[a-zA-Z0-9]$")
+
+    grounding_threshold: float | None = Field(
+        None,
+        ge=-1.0,
+        le=1.0,
+        description=(
+            "Best dense cosine a situation needs to count as covered by the corpus; unset uses "
+            "the threshold calibrated for the embedding model."
+        ),
+    )
+    llm_base_url: str | None = Field(
+        None,
+        description=(
+            "OpenAI-compatible endpoint (e.g. https://api.openai.com/v1, http://localhost:11434/v1);"
+            " unset means the offline extractive composer."
+        ),
+    )
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr = SecretStr("not-needed")
+    llm_timeout: float = Field(30.0, gt=0, le=600)
+    llm_temperature: float = Field(0.2, ge=0, le=2)
+
+    def didactics_path(self) -> Path:
+        return self.corpus_dir / "didactics.yaml"
 
     def store_location(self) -> StoreLocation:
         """The embedded index under `index_dir`, or the Chroma server when a host is set."""

@@ -7,6 +7,7 @@ killed at any point leaves every query seeing whole documents, and the next run 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ from coach.snapshots import Generations
 SCHEMA_VERSION = 1
 _MANIFEST_SUFFIX = "-manifest"
 _BATCH = 1000  # Chroma rejects very large single writes; stay well under its limit.
+# A manifest record that changes with every write, so readers can tell their view is stale.
+# Document ids match [a-z0-9-]+, so this id can never clash with one.
+_REVISION_ID = "~revision"
 
 
 @dataclass(frozen=True)
@@ -147,12 +151,21 @@ def _drop_collections(location: StoreLocation, client: Any) -> None:
 class ChunkStore:
     """The chunk collection and its manifest, in one Chroma database."""
 
-    def __init__(self, location: StoreLocation, client: Any, chunks: Any, manifest: Any) -> None:
+    def __init__(
+        self,
+        location: StoreLocation,
+        client: Any,
+        chunks: Any,
+        manifest: Any,
+        folder: Path | None = None,
+    ) -> None:
         self.location = location
         self.modified = False
         self._client = client
         self._chunks = chunks
         self._manifest = manifest
+        self._folder = folder  # the embedded generation a reader opened
+        self._opened_revision = ""
 
     @classmethod
     def open(cls, location: StoreLocation, embedder: str, dimension: int) -> ChunkStore:
@@ -176,10 +189,11 @@ class ChunkStore:
             raise IndexNotFoundError(
                 f"no index in the {location.describe()}; build it with `coach index`"
             ) from None
-        store = cls(location, client, chunks, manifest)
+        store = cls(location, client, chunks, manifest, folder)
         try:
             store.check_identity(embedder, dimension)
-        except IndexMismatchError:
+            store._opened_revision = store.revision()
+        except (IndexMismatchError, StoreUnavailableError):
             store.close()
             raise
         return store
@@ -229,7 +243,34 @@ class ChunkStore:
         return {
             doc_id: _entry(doc_id, meta)
             for doc_id, meta in zip(result["ids"], result["metadatas"], strict=True)
+            if doc_id != _REVISION_ID
         }
+
+    def revision(self) -> str:
+        """Changes whenever a writer changed this index (empty for an index never written)."""
+        result = _guard(
+            self.location, lambda: self._manifest.get(ids=[_REVISION_ID], include=["metadatas"])
+        )
+        return str(result["metadatas"][0]["revision"]) if result["ids"] else ""
+
+    def is_stale(self) -> bool:
+        """Whether the index moved on since this reader opened it (a newer generation was
+        published, or a writer changed the server's collections)."""
+        if self._folder is not None:
+            assert self.location.path is not None
+            return Generations(self.location.path).current() != self._folder
+        return self.revision() != self._opened_revision
+
+    def _touch(self) -> None:
+        if self.modified:
+            return
+        self.modified = True
+        _guard(
+            self.location,
+            lambda: self._manifest.upsert(
+                ids=[_REVISION_ID], embeddings=[[0.0]], metadatas=[{"revision": uuid.uuid4().hex}]
+            ),
+        )
 
     def committed_hashes(self, doc_ids: Sequence[str]) -> dict[str, str]:
         if not doc_ids:
@@ -244,7 +285,7 @@ class ChunkStore:
 
     def commit(self, entries: Sequence[ManifestEntry]) -> None:
         """Make these document versions visible (their chunks must already be written)."""
-        self.modified = True
+        self._touch()
         for batch in _batches(list(entries)):
             _guard(
                 self.location,
@@ -266,7 +307,7 @@ class ChunkStore:
 
     def write_chunks(self, records: Sequence[ChunkRecord]) -> None:
         """Write chunks of not yet committed versions (invisible until `commit`)."""
-        self.modified = True
+        self._touch()
         for batch in _batches(list(records)):
             _guard(
                 self.location,
@@ -280,7 +321,7 @@ class ChunkStore:
 
     def drop_stale_chunks(self, doc_id: str, keep_hash: str | None) -> None:
         """Remove a document's chunks, except those of the version `keep_hash`."""
-        self.modified = True
+        self._touch()
         where: dict[str, Any] = {"doc_id": doc_id}
         if keep_hash is not None:
             where = {"$and": [{"doc_id": doc_id}, {"content_hash": {"$ne": keep_hash}}]}
@@ -290,7 +331,7 @@ class ChunkStore:
         """Hide documents first (manifest), then delete their chunks."""
         if not doc_ids:
             return
-        self.modified = True
+        self._touch()
         _guard(self.location, lambda: self._manifest.delete(ids=list(doc_ids)))
         for doc_id in doc_ids:
             self.drop_stale_chunks(doc_id, keep_hash=None)
@@ -308,7 +349,8 @@ class ChunkStore:
             if (entry := manifest.get(str(meta.get("doc_id")))) is None
             or entry.content_hash != meta.get("content_hash")
         ]
-        self.modified = self.modified or bool(stale)
+        if stale:
+            self._touch()
         for batch in _batches(stale):
             _guard(self.location, lambda batch=batch: self._chunks.delete(ids=batch))
         return len(stale)

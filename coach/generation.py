@@ -1,0 +1,49 @@
+"""The generation boundary: one protocol, an offline composer and an LLM behind it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from coach.result import Suggestion
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """A retrieved document as a generator sees it: metadata and its text by section."""
+
+    id: str
+    title: str
+    type: str
+    language: str
+    team: str | None
+    owner: str | None
+    sections: tuple[tuple[str, str], ...]  # (heading, text), in document order
+
+    def text(self) -> str:
+        return "\n\n".join(
+            f"## {heading}\n{text}" if heading else text for heading, text in self.sections
+        )
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    situation: str
+    language: str
+    documents: tuple[SourceDocument, ...]  # best first; the only citable sources
+
+
+@dataclass
+class GenerationResult:
+    suggestions: list[Suggestion]
+    notes: list[str] = field(default_factory=list)
+    generator: str = "extractive"
+
+
+class Generator(Protocol):
+    """Turns a situation and its retrieved documents into cited suggestions."""
+
+    @property
+    def name(self) -> str: ...
+
+    def generate(self, request: GenerationRequest) -> GenerationResult: ...

@@ -1,0 +1,81 @@
+"""Choosing the didactic questions that fit a situation, by its content and the phase it needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coach.didactics import DidacticQuestion, Didactics
+from coach.language import terms
+
+# Phases a coaching answer should always touch when nothing in the situation points elsewhere:
+# with grounding, look for options and plan a step; without, frame the problem and find whom
+# to ask.
+_GROUNDED_DEFAULT_PHASES = ("analysis", "action")
+_UNGROUNDED_PHASES = ("situation", "options")
+_BECAUSE = {"nl": "Je noemt '{signal}'. ", "en": "You mention '{signal}'. "}
+
+
+@dataclass(frozen=True)
+class ChosenQuestion:
+    question: DidacticQuestion
+    text: str
+    why: str
+
+
+def choose_questions(
+    didactics: Didactics, situation: str, language: str, grounded: bool, limit: int = 4
+) -> list[ChosenQuestion]:
+    """3-4 questions when grounded (at most one per phase, best-matching first, shown in the
+    order of the learning cycle); 2 when the corpus has nothing (frame it, find whom to ask)."""
+    matched = {
+        question.id: _matches(question, situation, language) for question in didactics.questions
+    }
+
+    def score(question: DidacticQuestion) -> int:
+        return len(matched[question.id])
+
+    best_per_phase: dict[str, DidacticQuestion] = {}
+    for question in didactics.questions:  # file order breaks ties: L&D decides the default
+        current = best_per_phase.get(question.phase)
+        if current is None or score(question) > score(current):
+            best_per_phase[question.phase] = question
+
+    if grounded:
+        ranked = sorted(best_per_phase.values(), key=lambda q: -score(q))
+        chosen = [question for question in ranked if score(question) > 0][:limit]
+        for phase in _GROUNDED_DEFAULT_PHASES:
+            default = best_per_phase.get(phase)
+            if len(chosen) < 3 and default is not None and default not in chosen:
+                chosen.append(default)
+        for question in ranked:  # a corpus without those phases still gets three
+            if len(chosen) >= 3:
+                break
+            if question not in chosen:
+                chosen.append(question)
+    else:
+        chosen = [best_per_phase[p] for p in _UNGROUNDED_PHASES if p in best_per_phase]
+        if not chosen:
+            chosen = list(didactics.questions[:2])
+
+    order = {phase: index for index, phase in enumerate(didactics.phases)}
+    chosen.sort(key=lambda question: order.get(question.phase, len(order)))
+    return [_render(question, language, matched[question.id]) for question in chosen]
+
+
+def _matches(question: DidacticQuestion, situation: str, language: str) -> list[str]:
+    """The question's signals that occur in the situation (as a phrase, or by word stems)."""
+    lowered = situation.lower()
+    stems = set(terms(situation, language))
+    found = []
+    for signal in question.signals.get(language, ()):
+        signal_stems = terms(signal, language)
+        if signal in lowered or (signal_stems and set(signal_stems) <= stems):
+            found.append(signal)
+    return found
+
+
+def _render(question: DidacticQuestion, language: str, matched: list[str]) -> ChosenQuestion:
+    why = question.why[language]
+    if matched:
+        why = _BECAUSE[language].format(signal=matched[0]) + why
+    return ChosenQuestion(question=question, text=question.text[language], why=why)

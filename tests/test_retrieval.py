@@ -1,0 +1,110 @@
+"""Hybrid retrieval on a small corpus: the right document first, filters, only active ones,
+and BM25 in step with incremental indexing, on the embedded index and a Chroma server."""
+
+from __future__ import annotations
+
+import pytest
+
+from coach.embedding import Embedder
+from coach.indexing import Indexer
+from coach.retrieval import MODES, Filters, Retriever
+from coach.store import StoreLocation
+from tests.coaching_corpus import write_coaching_corpus
+from tests.conftest import CorpusBuilder
+
+
+@pytest.fixture
+def retriever(corpus: CorpusBuilder, multilingual: Embedder, location: StoreLocation) -> Retriever:
+    write_coaching_corpus(corpus)
+    Indexer(multilingual, location).run(corpus.root)
+    return Retriever(multilingual, location)
+
+
+def ids(retriever: Retriever, query: str, **kwargs: object) -> list[str]:
+    return [doc.doc_id for doc in retriever.search(query, **kwargs).documents]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("situation", "expected"),
+    [
+        (
+            "Klanten bellen steeds opnieuw omdat niemand ze terugbelt over hun storing",
+            "les-terugbellen-klanten",
+        ),
+        (
+            "Hoe leg ik een melding van een kapotte ketel vast als een klant belt?",
+            "proc-storing-melden",
+        ),
+        ("After we fit a heat pump, people tell us their house stays cold", "les-heat-pump-curve"),
+        ("How do I get my travel costs for a client visit paid back?", "proc-expense-claims"),
+    ],
+)
+def test_the_right_document_comes_first(
+    retriever: Retriever, situation: str, expected: str
+) -> None:
+    assert ids(retriever, situation)[0] == expected
+
+
+def test_cross_language_situation_finds_the_document(retriever: Retriever) -> None:
+    # English words, Dutch procedure: only the multilingual dense side can bridge it.
+    found = ids(retriever, "Customers keep calling back because nobody returns their calls", k=3)
+    assert "les-terugbellen-klanten" in found
+
+
+def test_retired_and_draft_documents_are_never_returned(retriever: Retriever) -> None:
+    for mode in MODES:
+        found = ids(retriever, "storingsmelding formulier bakje planner PlanPro", k=20, mode=mode)
+        assert "proc-storing-melden-oud" not in found
+        assert "les-concept-planning" not in found
+
+
+def test_filters_are_honoured(retriever: Retriever) -> None:
+    query = "klant belt over een storing en wil teruggebeld worden"
+    for mode in MODES:
+        lessons = retriever.search(query, filters=Filters(type="lesson"), k=20, mode=mode)
+        assert lessons.documents and {d.metadata["type"] for d in lessons.documents} == {"lesson"}
+        team = retriever.search(query, filters=Filters(team="Finance"), k=20, mode=mode)
+        assert {d.metadata["team"] for d in team.documents} <= {"Finance"}
+        english = retriever.search(query, filters=Filters(language="en"), k=20, mode=mode)
+        assert {d.metadata["language"] for d in english.documents} <= {"en"}
+
+
+def test_results_are_documents_with_their_best_chunks(retriever: Retriever) -> None:
+    result = retriever.search("terugbelverzoek topdesk deadline", k=5)
+    doc_ids = [doc.doc_id for doc in result.documents]
+    assert len(doc_ids) == len(set(doc_ids))
+    scores = [doc.score for doc in result.documents]
+    assert scores == sorted(scores, reverse=True)
+    first = result.documents[0]
+    assert first.chunks and all(chunk.doc_id == first.doc_id for chunk in first.chunks)
+    assert result.language == "nl"
+
+
+def test_lexical_index_follows_incremental_indexing(
+    corpus: CorpusBuilder, multilingual: Embedder, location: StoreLocation
+) -> None:
+    write_coaching_corpus(corpus)
+    indexer = Indexer(multilingual, location)
+    indexer.run(corpus.root)
+    retriever = Retriever(multilingual, location)
+    assert ids(retriever, "zonnepanelen omvormer", mode="lexical") == []
+
+    corpus.write(
+        "proc-werkbon-afronden",
+        "## Stappen\n1. Controleer de omvormer van de zonnepanelen voor je vertrekt.\n",
+        title="Werkbon afronden in de WerkbonApp",
+        team="Buitendienst",
+    )
+    indexer.run(corpus.root)
+    assert ids(retriever, "zonnepanelen omvormer", mode="lexical") == ["proc-werkbon-afronden"]
+    assert ids(retriever, "barcode bus-voorraad synchroniseer", mode="lexical") == []
+
+    corpus.write(
+        "proc-werkbon-afronden",
+        "## Stappen\n1. Omvormer zonnepanelen.\n",
+        title="Werkbon",
+        status="retired",
+    )
+    indexer.run(corpus.root)
+    for mode in MODES:
+        assert "proc-werkbon-afronden" not in ids(retriever, "zonnepanelen omvormer", mode=mode)
