@@ -18,8 +18,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+# Until the API issue makes it start the service: index the sample corpus, then coach an
+# example situation, offline.
+EXAMPLE ?= Klanten bellen ons steeds opnieuw over dezelfde storing, omdat niemand ze terugbelt. Hoe pakken we dat beter aan?
 run: $(STAMP)
 	$(BIN)/coach index
+	$(BIN)/coach ask "$(EXAMPLE)"
 
 test: $(STAMP)
 	$(BIN)/ruff check coach api tests bench
