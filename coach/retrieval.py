@@ -140,8 +140,7 @@ class Retriever:
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
         if mode in ("hybrid", "dense"):
-            vector = self.embedder.embed_query(query)
-            dense = store.query(vector, k=max(self.candidates, 4 * k), where=filters.where())
+            dense = self._dense_hits(store, query, filters, max(self.candidates, 4 * k))
         if mode in ("hybrid", "lexical"):
             lexical = self._lexical_hits(query, language, filters, max(self.candidates, 4 * k))
         documents = self._fuse(dense, lexical)[:k]
@@ -160,6 +159,20 @@ class Retriever:
         for hits in result.values():
             hits.sort(key=lambda hit: int(hit.metadata.get("chunk_index", 0)))
         return result
+
+    def _dense_hits(
+        self, store: ChunkStore, query: str, filters: Filters, n: int
+    ) -> list[ChunkHit]:
+        """Nearest chunks. With filters, over-fetch and filter here first: a Chroma `where`
+        clause is about ten times slower; it is the fallback when too few hits pass."""
+        vector = self.embedder.embed_query(query)
+        where = filters.where()
+        if where is None:
+            return store.query(vector, k=n)
+        hits = [hit for hit in store.query(vector, k=4 * n) if filters.allows(hit.metadata)]
+        if len(hits) >= n:
+            return hits[:n]
+        return store.query(vector, k=n, where=where)
 
     def _lexical_hits(
         self, query: str, language: str, filters: Filters, n: int

@@ -371,15 +371,17 @@ class ChunkStore:
     def query(
         self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None
     ) -> list[ChunkHit]:
-        """The `k` nearest chunks of committed document versions, nearest first."""
-        active: dict[str, Any] = {"status": "active"}
-        condition = {"$and": [active, where]} if where else active
+        """The `k` nearest chunks of committed, active document versions, nearest first.
+
+        Only active documents are indexed, so no status filter goes to Chroma (a `where` clause
+        makes its search about ten times slower); the status is checked on the hits instead.
+        """
         result = _guard(
             self.location,
             lambda: self._chunks.query(
                 query_embeddings=[list(embedding)],
                 n_results=k,
-                where=condition,
+                where=where,
                 include=["metadatas", "documents", "distances"],
             ),
         )
@@ -392,6 +394,7 @@ class ChunkStore:
                 result["distances"][0],
                 strict=True,
             )
+            if meta.get("status") == "active"
         ]
         return self._committed(hits)
 
