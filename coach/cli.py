@@ -127,7 +127,12 @@ def index(
     started = time.perf_counter()
     try:
         embedder = _embedder(settings)
-        indexer = Indexer(embedder, settings.store_location(), settings.chunk_tokens)
+        indexer = Indexer(
+            embedder,
+            settings.store_location(),
+            settings.chunk_tokens,
+            group_chunks=settings.index_group_chunks,
+        )
         with ProgressReporter() as report_progress:
             report = indexer.run(
                 settings.corpus_dir, strict=strict, rebuild=rebuild, progress=report_progress

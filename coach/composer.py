@@ -74,6 +74,7 @@ class _Candidate:
     text: str
     step: int | None
     overlap: float
+    priority: int  # 0: the lesson's "Les" / the procedure's steps; 1: "what worked", notes
 
 
 class ExtractiveComposer:
@@ -83,47 +84,69 @@ class ExtractiveComposer:
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         situation_terms = set(terms(request.situation, request.language))
+        per_document = [
+            sorted(
+                _candidates(doc, rank, situation_terms),
+                key=lambda c: (c.priority, -c.overlap, c.step or 0),
+            )
+            for rank, doc in enumerate(request.documents)
+        ]
+        # Round robin over the documents, best document first: each relevant document gets its
+        # best item before any gets a second one.
         chosen: list[_Candidate] = []
         seen_terms: list[set[str]] = []
-        for rank, doc in enumerate(request.documents):
-            candidates = sorted(
-                _candidates(doc, rank, situation_terms),
-                key=lambda c: (-c.overlap, c.step if c.step is not None else 0),
-            )
-            taken = 0
-            for candidate in candidates:
-                if taken >= _PER_DOCUMENT:
+        for _round in range(_PER_DOCUMENT):
+            for candidates in per_document:
+                for candidate in candidates:
+                    if len(chosen) >= MAX_SUGGESTIONS - 1:
+                        break
+                    if candidate in chosen:
+                        continue
+                    item_terms = set(terms(candidate.text, candidate.doc.language))
+                    if any(_similar(item_terms, other) for other in seen_terms):
+                        continue  # the same advice, from a near-duplicate document
+                    seen_terms.append(item_terms)
+                    chosen.append(candidate)
                     break
-                item_terms = set(terms(candidate.text, doc.language))
-                if any(_similar(item_terms, other) for other in seen_terms):
-                    continue  # the same advice from a near-duplicate document
-                seen_terms.append(item_terms)
-                chosen.append(candidate)
-                taken += 1
-        # Best document first; within the top documents, the items that fit the situation best.
-        chosen.sort(key=lambda c: (c.rank - 2 * c.overlap, c.rank))
-        suggestions = [_suggestion(c, request.language) for c in chosen[: MAX_SUGGESTIONS - 1]]
+        suggestions = [_suggestion(c, request.language) for c in chosen]
         consult = _consult(request)
         if consult is not None:
             suggestions.append(consult)
         notes = []
-        if any(doc.language != request.language for doc in request.documents):
+        if any(c.doc.language != request.language for c in chosen):
             notes.append(_OTHER_LANGUAGE_NOTE[request.language])
         return GenerationResult(suggestions=suggestions, notes=notes)
+
+
+_FIRST_CHOICE = ("les", "lessen", "lesson", "lessons", "stappen", "steps")
 
 
 def _candidates(doc: SourceDocument, rank: int, situation_terms: set[str]) -> list[_Candidate]:
     wanted = _LESSON_SECTIONS if doc.type == "lesson" else _PROCEDURE_SECTIONS
     result: list[_Candidate] = []
     for heading, text in doc.sections:
-        if heading.lower().strip() not in wanted:
+        section = heading.lower().strip()
+        if section not in wanted:
             continue
+        priority = 0 if section in _FIRST_CHOICE else 1
+        is_step = doc.type == "procedure" and section in ("stappen", "steps")
         for step, line in enumerate(_items(text), start=1):
             item_terms = set(terms(line, doc.language))
-            overlap = len(item_terms & situation_terms) / (len(item_terms) ** 0.5 or 1.0)
-            is_step = doc.type == "procedure" and heading.lower() in ("stappen", "steps")
-            result.append(_Candidate(doc, rank, line, step if is_step else None, overlap))
+            shared = sum(1 for term in item_terms if _shares_stem(term, situation_terms))
+            overlap = shared / (len(item_terms) ** 0.5 or 1.0)
+            result.append(_Candidate(doc, rank, line, step if is_step else None, overlap, priority))
     return result
+
+
+def _shares_stem(term: str, situation_terms: set[str]) -> bool:
+    """Equal stems, or (for Dutch compounds) one stem of 5+ letters starting the other:
+    `terugbel` matches `terugbelverzoek`."""
+    if term in situation_terms:
+        return True
+    return len(term) >= 5 and any(
+        len(other) >= 5 and (term.startswith(other) or other.startswith(term))
+        for other in situation_terms
+    )
 
 
 def _items(text: str) -> list[str]:

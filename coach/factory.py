@@ -8,7 +8,7 @@ from coach.embedding import Embedder, make_embedder
 from coach.engine import Coach
 from coach.generation import Generator
 from coach.llm import LLMConfig, LLMGenerator
-from coach.retrieval import Retriever
+from coach.retrieval import Fusion, Retriever
 from coach.settings import Settings
 
 
@@ -33,7 +33,15 @@ def build_embedder(settings: Settings) -> Embedder:
 def build_coach(settings: Settings, embedder: Embedder | None = None) -> Coach:
     embedder = embedder or build_embedder(settings)
     return Coach(
-        retriever=Retriever(embedder, settings.store_location()),
+        retriever=Retriever(
+            embedder,
+            settings.store_location(),
+            Fusion(
+                dense=settings.fusion_dense_weight,
+                lexical=settings.fusion_lexical_weight,
+                rrf_k=settings.fusion_rrf_k,
+            ),
+        ),
         didactics=load_didactics(settings.didactics_path()),
         generator=build_generator(settings),
         grounding_threshold=settings.grounding_threshold,

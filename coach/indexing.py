@@ -64,9 +64,16 @@ class IndexReport:
 class Indexer:
     """Syncs one store with one corpus folder. The embedder is loaded once and reused."""
 
-    def __init__(self, embedder: Embedder, location: StoreLocation, chunk_tokens: int = 0) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        location: StoreLocation,
+        chunk_tokens: int = 0,
+        group_chunks: int = GROUP_CHUNKS,
+    ) -> None:
         self.embedder = embedder
         self.location = location
+        self.group_chunks = group_chunks
         max_tokens = min(chunk_tokens, embedder.max_tokens) if chunk_tokens else embedder.max_tokens
         self.chunker = Chunker(embedder.tokenize, max_tokens)
 
@@ -134,7 +141,7 @@ class Indexer:
         done = 0
         if progress:
             progress(0, total)
-        for group in _groups(chunked, GROUP_CHUNKS):
+        for group in _groups(chunked, self.group_chunks):
             texts = [
                 embedding_text(document.title, chunk)
                 for document, chunks in group

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.panel import Panel
 from rich.table import Table
 
 from coach.result import CoachingResult
@@ -43,7 +42,7 @@ _LABELS: dict[str, dict[str, Any]] = {
 def render_result(console: Console, result: CoachingResult) -> None:
     labels = _LABELS[result.language]
     for note in result.notes:
-        console.print(Panel(note, border_style="yellow"), markup=False)
+        console.print(f"[yellow]![/] {note}", highlight=False)
     console.print(f"\n[bold]{labels['suggestions']}[/]")
     if not result.suggestions:
         console.print(f"  {labels['none']}", markup=False)

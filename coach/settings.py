@@ -33,6 +33,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Chunk size in the model's tokens; 0 sizes chunks to the model's maximum.",
     )
+    index_group_chunks: int = Field(
+        1024,
+        ge=1,
+        description=(
+            "Chunks embedded and committed together; an interrupted run loses at most one group."
+        ),
+    )
     chroma_host: str | None = Field(
         None, description="Chroma server host; unset means the embedded index under index_dir."
     )
@@ -49,6 +56,11 @@ class Settings(BaseSettings):
             "the threshold calibrated for the embedding model."
         ),
     )
+    fusion_dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking.")
+    fusion_lexical_weight: float = Field(
+        0.5, ge=0, description="Weight of the BM25 ranking (measured best for USE: 0.5)."
+    )
+    fusion_rrf_k: int = Field(5, ge=1, le=1000, description="Reciprocal rank fusion constant.")
     llm_base_url: str | None = Field(
         None,
         description=(

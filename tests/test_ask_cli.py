@@ -108,3 +108,27 @@ def test_batch_answers_every_line_and_reports_bad_ones(
     assert records[0]["result"]["grounded"] is True
     assert "error" in records[1] and "empty" in records[2]["error"]
     assert records[3]["result"]["sources"][0]["id"] == "les-heat-pump-curve"
+
+
+def test_an_llm_configured_by_settings_writes_the_suggestions(
+    run_cli: Run, indexed: tuple[Path, Path]
+) -> None:
+    from tests.fake_llm import FakeChatServer
+
+    server = FakeChatServer()
+    try:
+        suggestion = {
+            "title": "Terugbeltaken",
+            "action": "Leg elk terugbelverzoek vast als taak met een deadline.",
+            "kind": "improve",
+            "citations": ["les-terugbellen-klanten"],
+        }
+        server.answer(json.dumps({"suggestions": [suggestion]}))
+        env = {"COACH_LLM_BASE_URL": server.base_url, "COACH_LLM_MODEL": "fake-model"}
+        result = run_cli("ask", SITUATION, "--json", *args(indexed), env=env)
+    finally:
+        server.close()
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["generator"] == "llm:fake-model"
+    assert [s["title"] for s in data["suggestions"]] == ["Terugbeltaken"]

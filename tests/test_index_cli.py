@@ -87,7 +87,13 @@ def _big_corpus(corpus: CorpusBuilder, n: int, variant: str) -> None:
 
 
 def _env_for(location: StoreLocation) -> dict[str, str]:
-    env = dict(os.environ, COACH_CHROMA_COLLECTION=location.collection)
+    # The tests' embedder, and groups small enough that a kill lands between two of them.
+    env = dict(
+        os.environ,
+        COACH_CHROMA_COLLECTION=location.collection,
+        COACH_EMBEDDING_MODEL="all-MiniLM-L6-v2",
+        COACH_INDEX_GROUP_CHUNKS="64",
+    )
     if location.host:
         env.update(COACH_CHROMA_HOST=location.host, COACH_CHROMA_PORT=str(location.port))
     else:
@@ -122,7 +128,7 @@ def test_killed_run_never_shows_half_documents_and_is_repaired(
         if line.startswith("embedded ") and not line.startswith("embedded 0/"):
             break  # at least one group is written, later ones are not
     process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    assert process.wait(timeout=30) == -signal.SIGKILL, process.stderr.read()
 
     store = ChunkStore.open(location, embedder.name, embedder.dimension)
     consistent_view = _variants(store)
