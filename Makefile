@@ -18,12 +18,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-# Until the API issue makes it start the service: index the sample corpus, then coach an
-# example situation, offline.
-EXAMPLE ?= Klanten bellen ons steeds opnieuw over dezelfde storing, omdat niemand ze terugbelt. Hoe pakken we dat beter aan?
+# The service on http://127.0.0.1:8000 with the embedded defaults, in single-user local mode
+# (no API keys); it indexes corpus/ first, or brings the index up to date.
 run: $(STAMP)
-	$(BIN)/coach index
-	$(BIN)/coach ask "$(EXAMPLE)"
+	$(BIN)/coach serve --local --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
 	$(BIN)/ruff check coach api tests bench

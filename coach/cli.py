@@ -18,7 +18,7 @@ from coach.settings import Settings
 if TYPE_CHECKING:
     from coach.embedding import Embedder
     from coach.engine import Coach
-    from coach.indexing import ProgressCallback
+    from coach.indexing import Indexer, ProgressCallback
 
 app = typer.Typer(
     help="A coach for learning while working, grounded in your organisation's own documents.",
@@ -121,18 +121,10 @@ def index(
     Only active documents are indexed. Invalid files are skipped with their problem and the
     exit code is 1; a second run in a row embeds nothing.
     """
-    from coach.indexing import Indexer
-
     settings = _settings(corpus_dir=corpus, index_dir=index_dir)
     started = time.perf_counter()
     try:
-        embedder = _embedder(settings)
-        indexer = Indexer(
-            embedder,
-            settings.store_location(),
-            settings.chunk_tokens,
-            group_chunks=settings.index_group_chunks,
-        )
+        indexer = _indexer(settings, _embedder(settings))
         with ProgressReporter() as report_progress:
             report = indexer.run(
                 settings.corpus_dir, strict=strict, rebuild=rebuild, progress=report_progress
@@ -158,6 +150,17 @@ def index(
     )
     if counts["skipped"]:
         raise typer.Exit(1)
+
+
+def _indexer(settings: Settings, embedder: Embedder) -> Indexer:
+    from coach.indexing import Indexer
+
+    return Indexer(
+        embedder,
+        settings.store_location(),
+        settings.chunk_tokens,
+        group_chunks=settings.index_group_chunks,
+    )
 
 
 def _embedder(settings: Settings) -> Embedder:
@@ -263,6 +266,98 @@ def _ask_batch(coach: Coach, batch: Path, out_file: Path | None, k: int) -> None
     err.print(f"{answered} answered, {failed} failed", highlight=False)
     if failed:
         raise typer.Exit(1)
+
+
+keys_app = typer.Typer(help="Manage API keys (stored hashed in COACH_API_KEYS_FILE).")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("add")
+def keys_add(
+    user: Annotated[str, typer.Argument(help="The user id the key belongs to.")],
+    role: Annotated[str, typer.Option("--role", help="professional, curator or admin.")],
+) -> None:
+    """Create a key; the new key is printed alone on the last line (it is not stored)."""
+    from coach.keys import KeyStore
+
+    store = KeyStore(_settings().keys_path())
+    try:
+        key = store.add(user, role)
+    except CoachError as exc:
+        raise _fail(exc) from exc
+    err.print(f"created a {role} key for {user} in {store.path}; keep it, it is shown once:")
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List users, roles and when their keys were created (never the keys)."""
+    from coach.keys import KeyStore
+
+    try:
+        records = KeyStore(_settings().keys_path()).records()
+    except CoachError as exc:
+        raise _fail(exc) from exc
+    for record in records:
+        print(f"{record.user}\t{record.role}\t{record.created}")
+    if not records:
+        err.print("no keys yet: create one with `coach keys add USER --role ROLE`")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    user: Annotated[str, typer.Argument(help="Revoke every key of this user.")],
+) -> None:
+    """Revoke every key of a user (takes effect in a running service at once)."""
+    from coach.keys import KeyStore
+
+    try:
+        removed = KeyStore(_settings().keys_path()).revoke(user)
+    except CoachError as exc:
+        raise _fail(exc) from exc
+    if not removed:
+        err.print(f"[bold red]error:[/] {user} has no keys", highlight=False)
+        raise typer.Exit(1)
+    err.print(f"revoked {removed} key(s) of {user}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    corpus: Annotated[Path | None, typer.Option("--corpus", help="Corpus folder.")] = None,
+    index_dir: Annotated[
+        Path | None, typer.Option("--index-dir", help="Folder of the embedded index.")
+    ] = None,
+    local: Annotated[
+        bool,
+        typer.Option("--local", help="Single-user mode without API keys (this machine only)."),
+    ] = False,
+) -> None:
+    """Start the HTTP API (and later the web page). Brings the index up to date first."""
+    import uvicorn
+
+    from api.app import create_app
+    from coach.factory import build_coach
+
+    settings = _settings(corpus_dir=corpus, index_dir=index_dir, local_mode=True if local else None)
+    try:
+        embedder = _embedder(settings)
+        indexer = _indexer(settings, embedder)
+        with ProgressReporter() as report_progress:
+            report = indexer.run(settings.corpus_dir, progress=report_progress)
+        counts = ", ".join(f"{value} {key}" for key, value in report.counts().items())
+        err.print(f"{indexer.location.describe()}: {counts}", highlight=False)
+        coach = build_coach(settings, embedder)
+    except CoachError as exc:
+        raise _fail(exc) from exc
+    if settings.local_mode:
+        err.print(
+            "[bold yellow]local mode:[/] no API keys needed; everyone who can reach "
+            f"{host}:{port} acts as the single local user (admin).",
+            highlight=False,
+        )
+    uvicorn.run(create_app(settings, coach), host=host, port=port, log_level="info")
 
 
 class ProgressReporter:

@@ -183,6 +183,11 @@ def read_document(path: Path, corpus_dir: Path) -> ParsedFile:
     return _parse_text(text, rel, content_hash(raw, rel), expected_id=path.stem)
 
 
+def parse_document_text(text: str, rel: str) -> ParsedFile:
+    """Validate a document given as text (for example from a form) as if saved at `rel`."""
+    return _parse_text(text, rel, content_hash(text.encode("utf-8"), rel), Path(rel).stem)
+
+
 def _parse_text(text: str, rel: str, digest: str, expected_id: str) -> ParsedFile:
     split = split_front_matter(text)
     if split is None:

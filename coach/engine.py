@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from coach.composer import sections_of
 from coach.didactics import Didactics
@@ -87,10 +88,20 @@ class Coach:
             else GROUNDING_THRESHOLDS.get(retriever.embedder.name, DEFAULT_THRESHOLD)
         )
 
-    def ask(self, situation: str, filters: Filters | None = None, k: int = 5) -> CoachingResult:
+    def ask(
+        self,
+        situation: str,
+        filters: Filters | None = None,
+        k: int = 5,
+        progress: Callable[[str], None] | None = None,
+    ) -> CoachingResult:
+        """Coach one situation. `progress`, when given, hears each stage as it starts:
+        "retrieval", "generation", "questions"."""
         filters = filters or Filters()
         text = validate_request(situation, filters, k)
+        report = progress or (lambda stage: None)
         started = time.perf_counter()
+        report("retrieval")
         language = detect_language(text)
         retrieval = self.retriever.search(text, filters=filters, k=k, language=language)
         grounded = bool(retrieval.documents) and (
@@ -98,6 +109,7 @@ class Coach:
         )
         retrieved = time.perf_counter()
 
+        report("generation")
         notes: list[str] = []
         documents = retrieval.documents if grounded else []
         suggestions = []
@@ -119,6 +131,7 @@ class Coach:
             notes.append(_UNGROUNDED[language])
         generated = time.perf_counter()
 
+        report("questions")
         questions = choose_questions(self.didactics, text, language, grounded)
         return CoachingResult(
             situation=text,
@@ -129,7 +142,7 @@ class Coach:
                 DidacticQuestionOut(id=q.question.id, text=q.text, why=q.why) for q in questions
             ],
             colleagues=_colleagues(documents),
-            sources=[_source(doc) for doc in documents],
+            sources=[source_of(doc) for doc in documents],
             generator=generator,
             notes=notes,
             timings_ms=Timings(
@@ -157,7 +170,7 @@ def _source_document(doc: DocumentHit, chunks: list[ChunkHit]) -> SourceDocument
     )
 
 
-def _source(doc: DocumentHit) -> Source:
+def source_of(doc: DocumentHit) -> Source:
     meta = doc.metadata
     snippet = " ".join(doc.chunks[0].text.split()) if doc.chunks else ""
     if len(snippet) > SNIPPET_CHARS:

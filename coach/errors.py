@@ -5,6 +5,9 @@ CoachError
 │   └── EmbedderError       the embedding model cannot be loaded or used
 ├── CorpusError             the corpus cannot be read or fails lint (carries the problems)
 ├── InvalidRequestError     a coaching request is malformed (empty or too long, a bad filter)
+├── NotFoundError           a document (or another named thing) does not exist
+├── ConflictError           the id is taken
+├── StaleVersionError       the document changed since the caller read it (ETag)
 └── SearchIndexError        the index is missing, unreachable or was built differently
     ├── IndexNotFoundError
     ├── IndexMismatchError
@@ -42,6 +45,18 @@ class CorpusError(CoachError):
 
 class InvalidRequestError(CoachError):
     """A request the coach cannot answer as asked; the message says what to change."""
+
+
+class NotFoundError(CoachError):
+    """The thing asked for does not exist."""
+
+
+class ConflictError(CoachError):
+    """The write would clash with what exists (an id that is taken)."""
+
+
+class StaleVersionError(CoachError):
+    """The document changed since the caller read it: their ETag no longer matches."""
 
 
 class SearchIndexError(CoachError):

@@ -73,6 +73,36 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(30.0, gt=0, le=600)
     llm_temperature: float = Field(0.2, ge=0, le=2)
 
+    data_dir: Path = Field(
+        Path("data"), description="Folder of the service's database and API keys file."
+    )
+    database_url: str | None = Field(
+        None,
+        description=(
+            "SQLAlchemy URL of the sessions database (e.g. postgresql+psycopg://...); unset "
+            "means SQLite in data_dir/coach.sqlite3."
+        ),
+    )
+    api_keys_file: Path | None = Field(
+        None, description="The hashed API keys (JSON); unset means data_dir/api-keys.json."
+    )
+    local_mode: bool = Field(
+        False,
+        description=(
+            "Single-user mode without API keys, for one person on their own machine. Only when "
+            "explicitly switched on."
+        ),
+    )
+
+    def keys_path(self) -> Path:
+        return self.api_keys_file or self.data_dir / "api-keys.json"
+
+    def sessions_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{self.data_dir / 'coach.sqlite3'}"
+
     def didactics_path(self) -> Path:
         return self.corpus_dir / "didactics.yaml"
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from coach.atomic import fsync_path, write_atomic
 from coach.errors import StoreUnavailableError
 
 CURRENT = "CURRENT"
@@ -70,15 +71,9 @@ class Generations:
         """Flush `staged` to disk and make it the published generation, atomically."""
         for folder, _dirs, files in os.walk(staged):
             for name in files:
-                _fsync(Path(folder) / name)
-            _fsync_dir(Path(folder))
-        pointer = self.root / f".{CURRENT}.tmp"
-        with pointer.open("w", encoding="utf-8") as handle:
-            handle.write(staged.name + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(pointer, self.root / CURRENT)
-        _fsync_dir(self.root)
+                fsync_path(Path(folder) / name)
+            fsync_path(Path(folder))
+        write_atomic(self.root / CURRENT, (staged.name + "\n").encode())
 
     def discard(self, staged: Path) -> None:
         shutil.rmtree(staged, ignore_errors=True)
@@ -93,15 +88,3 @@ class Generations:
         for path in self.root.glob(f"{_PREFIX}*"):
             if path.is_dir() and path not in (current, keep_previous):
                 shutil.rmtree(path, ignore_errors=True)
-
-
-def _fsync(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _fsync_dir(path: Path) -> None:
-    _fsync(path)

@@ -3,6 +3,16 @@ and lessons, two teams, a retired near-duplicate and a draft."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from coach.composer import ExtractiveComposer
+from coach.didactics import load_didactics
+from coach.embedding import Embedder
+from coach.engine import Coach
+from coach.generation import Generator
+from coach.indexing import Indexer
+from coach.retrieval import Retriever
+from coach.store import StoreLocation
 from tests.conftest import CorpusBuilder
 
 STORING_MELDEN = """
@@ -135,4 +145,20 @@ def write_coaching_corpus(corpus: CorpusBuilder) -> None:
         title="Concept over planning",
         type_="lesson",
         status="draft",
+    )
+
+
+def indexed_coach(
+    corpus: CorpusBuilder,
+    embedder: Embedder,
+    index_dir: Path,
+    generator: Generator | None = None,
+) -> Coach:
+    """A coach over `corpus`, indexed into an embedded index at `index_dir`."""
+    location = StoreLocation(collection="coach", path=index_dir)
+    Indexer(embedder, location).run(corpus.root)
+    return Coach(
+        Retriever(embedder, location),
+        load_didactics(corpus.root / "didactics.yaml"),
+        generator or ExtractiveComposer(),
     )

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from coach.embedding import Embedder, make_embedder
 from coach.store import StoreLocation
 
 offline_environment()
+
+pytest_plugins = ["tests.api_support"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -156,19 +159,18 @@ def corpus(tmp_path: Path) -> CorpusBuilder:
 # -- a real Chroma server ---------------------------------------------------------------------
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
 
 
-@pytest.fixture(scope="session")
-def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    """`chroma run` on 127.0.0.1 and a free port, ready when its heartbeat answers."""
+@contextmanager
+def running_chroma(data: Path, port: int) -> Iterator[tuple[str, int]]:
+    """`chroma run` on 127.0.0.1:`port`, ready when its heartbeat answers; stopped by PID."""
     chroma = Path(sys.executable).with_name("chroma")
-    data = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
+    data.mkdir(parents=True, exist_ok=True)
     log = (data / "server.log").open("wb")
     process = subprocess.Popen(
         [
@@ -191,10 +193,8 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
             if process.poll() is not None:
                 raise RuntimeError(f"chroma run exited: {(data / 'server.log').read_text()}")
             try:
-                if (
-                    httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code
-                    == 200
-                ):
+                url = f"http://127.0.0.1:{port}/api/v2/heartbeat"
+                if httpx.get(url, timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -209,6 +209,13 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """One real Chroma server for the whole session."""
+    with running_chroma(tmp_path_factory.mktemp("chroma-server"), free_port()) as address:
+        yield address
 
 
 _collections = iter(range(1_000_000))

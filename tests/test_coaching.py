@@ -7,29 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from coach.composer import ExtractiveComposer
-from coach.didactics import load_didactics
 from coach.embedding import Embedder
 from coach.engine import Coach
 from coach.errors import InvalidRequestError
-from coach.indexing import Indexer
 from coach.result import CoachingResult
-from coach.retrieval import Filters, Retriever
-from coach.store import StoreLocation
-from tests.coaching_corpus import write_coaching_corpus
+from coach.retrieval import Filters
+from tests.coaching_corpus import indexed_coach, write_coaching_corpus
 from tests.conftest import CorpusBuilder
 
 
 @pytest.fixture
 def coach(corpus: CorpusBuilder, multilingual: Embedder, tmp_path: Path) -> Coach:
     write_coaching_corpus(corpus)
-    location = StoreLocation(collection="coach", path=tmp_path / "index")
-    Indexer(multilingual, location).run(corpus.root)
-    return Coach(
-        Retriever(multilingual, location),
-        load_didactics(corpus.root / "didactics.yaml"),
-        ExtractiveComposer(),
-    )
+    return indexed_coach(corpus, multilingual, tmp_path / "index")
 
 
 CALLBACKS = (

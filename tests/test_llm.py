@@ -11,14 +11,10 @@ from typing import Any
 import pytest
 
 from coach.composer import ExtractiveComposer
-from coach.didactics import load_didactics
 from coach.embedding import Embedder
 from coach.engine import Coach
-from coach.indexing import Indexer
 from coach.llm import LLMConfig, LLMGenerator
-from coach.retrieval import Retriever
-from coach.store import StoreLocation
-from tests.coaching_corpus import write_coaching_corpus
+from tests.coaching_corpus import indexed_coach, write_coaching_corpus
 from tests.conftest import CorpusBuilder
 from tests.fake_llm import FakeChatServer, completion
 
@@ -42,15 +38,11 @@ def make_coach(
     server: FakeChatServer,
     timeout: float = 5.0,
 ) -> Coach:
-    location = StoreLocation(collection="coach", path=tmp_path / "index")
-    Indexer(embedder, location).run(corpus.root)
     generator = LLMGenerator(
         LLMConfig(base_url=server.base_url, model="fake-model", api_key="k", timeout=timeout),
         fallback=ExtractiveComposer(),
     )
-    return Coach(
-        Retriever(embedder, location), load_didactics(corpus.root / "didactics.yaml"), generator
-    )
+    return indexed_coach(corpus, embedder, tmp_path / "index", generator)
 
 
 @pytest.fixture

@@ -1,0 +1,102 @@
+"""API keys: each maps to a user id and a role; only a hash of the key is ever stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from coach.atomic import write_atomic
+from coach.errors import ConfigurationError
+
+Role = Literal["professional", "curator", "admin"]
+ROLES: tuple[Role, ...] = ("professional", "curator", "admin")
+_PREFIX = "ck_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a user id and a role."""
+
+    user: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    user: str
+    role: Role
+    key_sha256: str
+    created: str
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class KeyStore:
+    """The keys file (JSON). Written atomically; read on every change of its modification time,
+    so a key added or revoked with the CLI takes effect in a running service."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._cache: tuple[float, list[KeyRecord]] | None = None
+
+    def records(self) -> list[KeyRecord]:
+        try:
+            mtime = self.path.stat().st_mtime
+        except FileNotFoundError:
+            return []
+        if self._cache is None or self._cache[0] != mtime:
+            try:
+                raw = json.loads(self.path.read_text(encoding="utf-8"))
+                records = [KeyRecord(**item) for item in raw["keys"]]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise ConfigurationError(
+                    f"the API keys file {self.path} is unreadable ({exc}); fix or remove it and "
+                    "create keys with `coach keys add`"
+                ) from exc
+            self._cache = (mtime, records)
+        return list(self._cache[1])
+
+    def _save(self, records: list[KeyRecord]) -> None:
+        data = {"keys": [asdict(record) for record in records]}
+        write_atomic(self.path, (json.dumps(data, indent=2) + "\n").encode())
+        self.path.chmod(0o600)
+        self._cache = None
+
+    def add(self, user: str, role: str) -> str:
+        """Create a key for `user` with `role`; return the key (shown once, stored hashed)."""
+        if role not in ROLES:
+            raise ConfigurationError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+        if not user.strip():
+            raise ConfigurationError("the user id is empty")
+        key = _PREFIX + secrets.token_urlsafe(32)
+        record = KeyRecord(
+            user=user.strip(),
+            role=role,
+            key_sha256=_digest(key),
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        self._save([*self.records(), record])
+        return key
+
+    def revoke(self, user: str) -> int:
+        """Remove every key of `user`; return how many there were."""
+        records = self.records()
+        kept = [record for record in records if record.user != user]
+        if len(kept) != len(records):
+            self._save(kept)
+        return len(records) - len(kept)
+
+    def lookup(self, key: str) -> Principal | None:
+        digest = _digest(key)
+        for record in self.records():
+            if hmac.compare_digest(record.key_sha256, digest):
+                return Principal(record.user, record.role)
+        return None

@@ -1,0 +1,78 @@
+"""`coach keys` and `coach serve` as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from tests.coaching_corpus import write_coaching_corpus
+from tests.conftest import CorpusBuilder, free_port
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def test_keys_add_list_revoke(run_cli: Run, tmp_path: Path) -> None:
+    env = {"COACH_API_KEYS_FILE": str(tmp_path / "keys.json")}
+    added = run_cli("keys", "add", "pia", "--role", "curator", env=env)
+    assert added.returncode == 0, added.stderr
+    key = added.stdout.strip().splitlines()[-1]
+    assert key.startswith("ck_") and len(key) > 30
+    assert key not in (tmp_path / "keys.json").read_text()  # stored hashed only
+    listed = run_cli("keys", "list", env=env)
+    assert listed.stdout.split("\t")[:2] == ["pia", "curator"]
+    bad_role = run_cli("keys", "add", "piet", "--role", "boss", env=env)
+    assert bad_role.returncode == 2 and "unknown role 'boss'" in bad_role.stderr
+    assert run_cli("keys", "revoke", "pia", env=env).returncode == 0
+    assert run_cli("keys", "revoke", "pia", env=env).returncode == 1
+    assert run_cli("keys", "list", env=env).stdout == ""
+
+
+def test_serve_indexes_then_answers_in_local_mode(tmp_path: Path) -> None:
+    corpus = CorpusBuilder(tmp_path / "corpus")
+    write_coaching_corpus(corpus)
+    port = free_port()
+    command = [
+        str(Path(sys.executable).with_name("coach")),
+        "serve",
+        "--local",
+        "--port",
+        str(port),
+        "--corpus",
+        str(corpus.root),
+        "--index-dir",
+        str(tmp_path / "index"),
+    ]
+    log = (tmp_path / "serve.log").open("w")
+    env = {**os.environ, "COACH_DATA_DIR": str(tmp_path / "data")}
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the service did not become ready"
+            time.sleep(0.2)
+        answer = httpx.post(
+            f"{base}/v1/coach",
+            json={"situation": "Klanten bellen steeds opnieuw omdat niemand ze terugbelt"},
+            timeout=30,
+        )
+        assert answer.status_code == 200 and answer.json()["grounded"]
+        assert httpx.get(f"{base}/v1/sessions").json()["total"] == 1
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+    output = (tmp_path / "serve.log").read_text()
+    assert "5 added" in output and "local mode" in output
