@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from coach.errors import IndexMismatchError, IndexNotFoundError, StoreUnavailableError
 from coach.snapshots import Generations
 
@@ -367,6 +370,30 @@ class ChunkStore:
             )
         ]
         return self._committed(hits)
+
+    def snapshot(self) -> tuple[list[ChunkHit], NDArray[np.float32]]:
+        """Every committed chunk with its embedding (rows in the same order), for a reader
+        that searches in memory."""
+        result = _guard(
+            self.location,
+            lambda: self._chunks.get(include=["metadatas", "documents", "embeddings"]),
+        )
+        hits: list[ChunkHit] = []
+        rows: list[Any] = []
+        manifest = self.manifest()
+        for chunk, meta, text, vector in zip(
+            result["ids"],
+            result["metadatas"],
+            result["documents"],
+            result["embeddings"],
+            strict=True,
+        ):
+            entry = manifest.get(str(meta["doc_id"]))
+            if entry is not None and entry.content_hash == meta.get("content_hash"):
+                hits.append(ChunkHit(chunk, str(meta["doc_id"]), text or "", dict(meta), 0.0))
+                rows.append(vector)
+        matrix = np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
+        return hits, matrix
 
     def query(
         self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None

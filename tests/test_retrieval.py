@@ -13,11 +13,19 @@ from tests.coaching_corpus import write_coaching_corpus
 from tests.conftest import CorpusBuilder
 
 
-@pytest.fixture
-def retriever(corpus: CorpusBuilder, multilingual: Embedder, location: StoreLocation) -> Retriever:
+@pytest.fixture(params=["in-memory", "chroma-query"])
+def retriever(
+    request: pytest.FixtureRequest,
+    corpus: CorpusBuilder,
+    multilingual: Embedder,
+    location: StoreLocation,
+) -> Retriever:
+    """Dense search runs in memory for indexes up to `memory_chunks`, and as a Chroma query
+    beyond: both paths must agree on every behaviour."""
     write_coaching_corpus(corpus)
     Indexer(multilingual, location).run(corpus.root)
-    return Retriever(multilingual, location)
+    memory_chunks = 0 if request.param == "chroma-query" else 200_000
+    return Retriever(multilingual, location, memory_chunks=memory_chunks)
 
 
 def ids(retriever: Retriever, query: str, **kwargs: object) -> list[str]:
