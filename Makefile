@@ -29,6 +29,7 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/coach lint corpus
 	$(BIN)/pytest -q
+	$(BIN)/coach eval --check
 
 bench: $(STAMP)
 	$(BIN)/python bench/index_bench.py

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
 from coach.errors import CoachError, CorpusError
 from coach.settings import Settings
@@ -26,6 +27,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+CorpusOption = Annotated[Path | None, typer.Option("--corpus", help="Corpus folder.")]
+IndexDirOption = Annotated[
+    Path | None, typer.Option("--index-dir", help="Folder of the embedded index.")
+]
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -38,6 +43,7 @@ def offline_environment() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # our own bar is the one to see
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
     try:
         import importlib.util
 
@@ -104,10 +110,8 @@ def lint(
 
 @app.command()
 def index(
-    corpus: Annotated[Path | None, typer.Option("--corpus", help="Corpus folder.")] = None,
-    index_dir: Annotated[
-        Path | None, typer.Option("--index-dir", help="Folder of the embedded index.")
-    ] = None,
+    corpus: CorpusOption = None,
+    index_dir: IndexDirOption = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Refuse the whole run when any file is invalid.")
     ] = False,
@@ -175,9 +179,7 @@ def ask(
     situation: Annotated[
         str | None, typer.Argument(help="Your work situation, in Dutch or English.")
     ] = None,
-    index_dir: Annotated[
-        Path | None, typer.Option("--index-dir", help="Folder of the embedded index.")
-    ] = None,
+    index_dir: IndexDirOption = None,
     corpus: Annotated[
         Path | None, typer.Option("--corpus", help="Corpus folder (for didactics.yaml).")
     ] = None,
@@ -325,10 +327,8 @@ def keys_revoke(
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
-    corpus: Annotated[Path | None, typer.Option("--corpus", help="Corpus folder.")] = None,
-    index_dir: Annotated[
-        Path | None, typer.Option("--index-dir", help="Folder of the embedded index.")
-    ] = None,
+    corpus: CorpusOption = None,
+    index_dir: IndexDirOption = None,
     local: Annotated[
         bool,
         typer.Option("--local", help="Single-user mode without API keys (this machine only)."),
@@ -360,15 +360,101 @@ def serve(
     uvicorn.run(create_app(settings, coach), host=host, port=port, log_level="info")
 
 
+@app.command("eval")
+def eval_command(
+    dataset: Annotated[Path, typer.Option("--dataset", help="JSONL evaluation cases.")] = Path(
+        "evals/dataset.jsonl"
+    ),
+    corpus: CorpusOption = None,
+    index_dir: IndexDirOption = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Where the JSON and Markdown reports go.")
+    ] = Path("evals/results"),
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 when an aggregate is under its floor.")
+    ] = False,
+    thresholds: Annotated[
+        Path, typer.Option("--thresholds", help="Floors per metric (TOML).")
+    ] = Path("evals/thresholds.toml"),
+) -> None:
+    """Run the real pipeline on every evaluation case and score it offline (Ragas non-LLM
+    metrics, hit@k, MRR, nDCG@5, out-of-scope accuracy, citation validity)."""
+    import json
+
+    from coach import evaluation
+    from coach.evalset import load_cases
+    from coach.factory import build_coach
+
+    settings = _settings(corpus_dir=corpus, index_dir=index_dir)
+    try:
+        cases = load_cases(dataset)
+        embedder = _embedder(settings)
+        _indexer(settings, embedder).run(settings.corpus_dir)
+        coach = build_coach(settings, embedder)
+        with ProgressReporter(label="coached", unit="cases") as report_progress:
+            outcomes = evaluation.run_cases(coach, cases, report_progress)
+        err.print("scoring with Ragas (offline metrics)")
+        aggregates = evaluation.score(coach, outcomes)
+        floors = evaluation.load_thresholds(thresholds) if check else {}
+    except CoachError as exc:
+        raise _fail(exc) from exc
+    except (OSError, ValueError) as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    report = {
+        "config": {
+            "embedder": embedder.name,
+            "fusion": vars(coach.retriever.fusion),
+            "grounding_threshold": coach.grounding_threshold,
+            "generator": coach.generator.name,
+            "k": 5,
+            "corpus_hash": evaluation.corpus_hash(settings.corpus_dir),
+            "dataset_hash": evaluation.file_hash(dataset),
+        },
+        "aggregates": aggregates,
+        "cases": [
+            {
+                "id": o.case.id,
+                "group": o.case.group,
+                "grounded": o.result.grounded,
+                "retrieved_ids": o.retrieved_ids,
+                "reference_context_ids": list(o.case.reference_context_ids),
+                "scores": o.scores,
+            }
+            for o in outcomes
+        ],
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "eval.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (out_dir / "eval.md").write_text(evaluation.markdown_report(report, outcomes), "utf-8")
+    table = Table(title=f"{len(cases)} cases; reports in {out_dir}", title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in aggregates["overall"].items():
+        table.add_row(name, f"{value:.4f}" if isinstance(value, float) else str(value))
+    out.print(table)
+    if check:
+        failures = evaluation.check(aggregates["overall"], floors)
+        for failure in failures:
+            err.print(f"[bold red]under the floor:[/] {failure}", highlight=False)
+        if failures:
+            raise typer.Exit(1)
+        err.print(f"every metric is at or above its floor in {thresholds}")
+
+
 class ProgressReporter:
     """A progress bar on a terminal; a line per group of chunks otherwise (logs, CI, tests)."""
+
+    def __init__(self, label: str = "embedded", unit: str = "chunks") -> None:
+        self.label = label
+        self.unit = unit
 
     def __enter__(self) -> ProgressCallback:
         self._bar: Progress | None = None
         self._task: object = None
         if err.is_terminal:
             self._bar = Progress(
-                TextColumn("embedding"),
+                TextColumn(self.label),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeRemainingColumn(),
@@ -382,7 +468,7 @@ class ProgressReporter:
         if total == 0:
             return
         if self._bar is None:
-            print(f"embedded {done}/{total} chunks", file=sys.stderr, flush=True)
+            print(f"{self.label} {done}/{total} {self.unit}", file=sys.stderr, flush=True)
             return
         if self._task is None:
             self._task = self._bar.add_task("embedding", total=total)

