@@ -382,12 +382,22 @@ def eval_command(
     import json
 
     from coach import evaluation
-    from coach.evalset import load_cases
+    from coach.corpus import scan_corpus
+    from coach.evalset import check_references, load_cases
     from coach.factory import build_coach
 
     settings = _settings(corpus_dir=corpus, index_dir=index_dir)
     try:
         cases = load_cases(dataset)
+        documents = scan_corpus(settings.corpus_dir).documents
+        problems = check_references(
+            cases, {d.id for d in documents if d.is_active}, {d.id for d in documents}
+        )
+        if problems:
+            raise CorpusError(
+                f"{len(problems)} reference(s) in {dataset} do not name an active document:\n  "
+                + "\n  ".join(problems)
+            )
         embedder = _embedder(settings)
         _indexer(settings, embedder).run(settings.corpus_dir)
         coach = build_coach(settings, embedder)

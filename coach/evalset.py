@@ -68,3 +68,18 @@ def load_cases(path: Path) -> list[Case]:
     if errors:
         raise CorpusError(f"{len(errors)} bad line(s) in {path}: " + "; ".join(errors))
     return cases
+
+
+def check_references(cases: list[Case], active_ids: set[str], known_ids: set[str]) -> list[str]:
+    """Every referenced document must exist in the corpus and be active; one line per problem."""
+    problems = []
+    for case in cases:
+        for doc_id in case.reference_context_ids:
+            if doc_id not in known_ids:
+                problems.append(f"{case.id}: reference {doc_id} is not in the corpus")
+            elif doc_id not in active_ids:
+                problems.append(
+                    f"{case.id}: reference {doc_id} is not active (retired or draft); "
+                    "point the case at the document that replaced it"
+                )
+    return problems

@@ -84,3 +84,19 @@ def test_the_gate_fails_with_a_broken_retriever(run_cli: Run, setup: list[str]) 
     result = run_cli(*setup, env=broken)
     assert result.returncode == 1
     assert "under the floor" in result.stderr and "hit@1" in result.stderr
+
+
+def test_references_to_missing_or_retired_documents_are_refused(
+    run_cli: Run, setup: list[str], tmp_path: Path
+) -> None:
+    dataset = tmp_path / "cases.jsonl"
+    bad = [
+        {**CASES[0], "reference_context_ids": ["proc-storing-melden-oud"]},  # retired
+        {**CASES[1], "reference_context_ids": ["les-does-not-exist"]},
+    ]
+    dataset.write_text("\n".join(json.dumps(case) for case in bad) + "\n", encoding="utf-8")
+    result = run_cli(*setup)
+    assert result.returncode == 2
+    assert "nl-001: reference proc-storing-melden-oud is not active" in result.stderr
+    assert "en-001: reference les-does-not-exist is not in the corpus" in result.stderr
+    assert not (tmp_path / "out").exists()
