@@ -376,6 +376,12 @@ def eval_command(
     thresholds: Annotated[
         Path, typer.Option("--thresholds", help="Floors per metric (TOML).")
     ] = Path("evals/thresholds.toml"),
+    compare: Annotated[
+        bool,
+        typer.Option(
+            "--compare", help="Also run dense-only, BM25-only and hybrid, with and without lessons."
+        ),
+    ] = False,
 ) -> None:
     """Run the real pipeline on every evaluation case and score it offline (Ragas non-LLM
     metrics, hit@k, MRR, nDCG@5, out-of-scope accuracy, citation validity)."""
@@ -437,12 +443,24 @@ def eval_command(
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "eval.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     (out_dir / "eval.md").write_text(evaluation.markdown_report(report, outcomes), "utf-8")
+    (out_dir / "eval.html").write_text(evaluation.html_report(report), "utf-8")
     table = Table(title=f"{len(cases)} cases; reports in {out_dir}", title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in aggregates["overall"].items():
         table.add_row(name, f"{value:.4f}" if isinstance(value, float) else str(value))
     out.print(table)
+    if compare:
+        err.print("comparing retrievers, with and without lessons learned")
+        rows = evaluation.compare(coach, cases)
+        (out_dir / "compare.json").write_text(json.dumps(rows, indent=2) + "\n", "utf-8")
+        (out_dir / "compare.md").write_text(evaluation.compare_markdown(rows), "utf-8")
+        comparison = Table(title="retriever comparison", title_justify="left")
+        for name in rows[0]:
+            comparison.add_column(name)
+        for row in rows:
+            comparison.add_row(*(str(value) for value in row.values()))
+        out.print(comparison)
     if check:
         failures = evaluation.check(aggregates["overall"], floors)
         for failure in failures:

@@ -15,6 +15,7 @@ from coach.engine import Coach
 from coach.evalset import Case
 from coach.metrics import hit_at, mean, ndcg_at, reciprocal_rank
 from coach.result import CoachingResult
+from coach.retrieval import MODES, Filters
 
 RAGAS_METRICS = (
     "id_based_context_precision",
@@ -44,11 +45,14 @@ class CaseOutcome:
 
 
 def run_cases(
-    coach: Coach, cases: list[Case], progress: Callable[[int, int], None] | None = None
+    coach: Coach,
+    cases: list[Case],
+    progress: Callable[[int, int], None] | None = None,
+    filters: Filters | None = None,
 ) -> list[CaseOutcome]:
     outcomes = []
     for number, case in enumerate(cases, start=1):
-        outcomes.append(CaseOutcome(case, coach.ask(case.situation, k=5)))
+        outcomes.append(CaseOutcome(case, coach.ask(case.situation, filters=filters, k=5)))
         if progress:
             progress(number, len(cases))
     return outcomes
@@ -215,3 +219,74 @@ def markdown_report(report: dict[str, Any], outcomes: list[CaseOutcome]) -> str:
             f"{', '.join(o.retrieved_ids) or '-'} | {o.scores.get('mrr', '-')} |"
         )
     return "\n".join(lines) + "\n"
+
+
+COMPARE_METRICS = ("hit@1", "hit@5", "mrr", "ndcg@5", "id_based_context_recall", "rouge_score")
+VARIANTS = [(mode, lessons) for lessons in (True, False) for mode in MODES]
+
+
+def compare(coach: Coach, cases: list[Case]) -> list[dict[str, Any]]:
+    """Dense-only, BM25-only and hybrid, each with and without the lessons learned, in one run."""
+    rows = []
+    original = coach.retriever.mode
+    try:
+        for mode, lessons in VARIANTS:
+            coach.retriever.mode = mode
+            filters = None if lessons else Filters(type="procedure")
+            outcomes = run_cases(coach, cases, filters=filters)
+            overall = score(coach, outcomes)["overall"]
+            rows.append(
+                {
+                    "retriever": mode,
+                    "lessons learned": "with" if lessons else "without",
+                    **{name: overall[name] for name in COMPARE_METRICS},
+                    "out_of_scope_accuracy": overall["out_of_scope_accuracy"],
+                }
+            )
+    finally:
+        coach.retriever.mode = original
+    return rows
+
+
+def compare_markdown(rows: list[dict[str, Any]]) -> str:
+    names = list(rows[0])
+    lines = ["| " + " | ".join(names) + " |", "|" + " --- |" * len(names)]
+    for row in rows:
+        lines.append("| " + " | ".join(str(row[name]) for name in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def html_report(report: dict[str, Any]) -> str:
+    """A self-contained page (no scripts, no external files): one bar chart per metric, the
+    bars being the overall value and each language group's."""
+    groups = {"all": report["aggregates"]["overall"], **report["aggregates"]["groups"]}
+    metrics = [*OWN_METRICS, *RAGAS_METRICS]
+    charts = []
+    for metric in metrics:
+        bars = []
+        for row, (group, values) in enumerate(groups.items()):
+            value = float(values.get(metric, 0.0))
+            width = round(300 * max(0.0, min(1.0, value)))
+            y = 8 + row * 22
+            bars.append(
+                f'<text x="0" y="{y + 13}" font-size="12">{group}</text>'
+                f'<rect x="110" y="{y}" width="{width}" height="16" fill="#2f6f9f"></rect>'
+                f'<text x="{116 + width}" y="{y + 13}" font-size="12">{value:.3f}</text>'
+            )
+        height = 16 + 22 * len(groups)
+        charts.append(
+            f"<figure><figcaption>{metric}</figcaption>"
+            f'<svg role="img" aria-label="{metric} per group" width="480" height="{height}">'
+            + "".join(bars)
+            + "</svg></figure>"
+        )
+    config = "".join(
+        f"<tr><th>{key}</th><td>{value}</td></tr>" for key, value in report["config"].items()
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        "<title>Coach evaluation</title><style>body{font-family:sans-serif;margin:2rem}"
+        "figure{display:inline-block;margin:0 2rem 1rem 0}figcaption{font-weight:bold}"
+        "</style></head><body><h1>Coach evaluation</h1>"
+        f"<table>{config}</table>" + "".join(charts) + "</body></html>\n"
+    )

@@ -105,6 +105,7 @@ class Retriever:
         self.candidates = candidates
         self.chunks_per_document = chunks_per_document
         self.memory_chunks = memory_chunks
+        self.mode: Mode = "hybrid"  # what `search` does by default (evaluations compare modes)
         self._store: ChunkStore | None = None
         self._lexical: LexicalIndex | None = None
         self._columns: dict[str, NDArray[Any]] = {}
@@ -162,9 +163,11 @@ class Retriever:
         *,
         filters: Filters | None = None,
         k: int = 5,
-        mode: Mode = "hybrid",
+        mode: Mode | None = None,
         language: str | None = None,
     ) -> Retrieval:
+        """The `k` best documents. `mode` defaults to the retriever's own (`self.mode`)."""
+        mode = mode or self.mode
         filters = filters or Filters()
         language = language or detect_language(query)
         store = self.store()

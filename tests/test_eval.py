@@ -61,7 +61,7 @@ def setup(tmp_path: Path) -> list[str]:
 def test_eval_scores_for_real_and_passes_its_floors(
     run_cli: Run, setup: list[str], tmp_path: Path
 ) -> None:
-    result = run_cli(*setup)
+    result = run_cli(*setup, "--compare")
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "out" / "eval.json").read_text(encoding="utf-8"))
     overall = report["aggregates"]["overall"]
@@ -76,6 +76,15 @@ def test_eval_scores_for_real_and_passes_its_floors(
     assert len(report["config"]["dataset_hash"]) == 16
     markdown = (tmp_path / "out" / "eval.md").read_text(encoding="utf-8")
     assert "## The ten worst cases" in markdown and "oos-001" in markdown
+    html = (tmp_path / "out" / "eval.html").read_text(encoding="utf-8")
+    assert html.count("<svg") == 10 and "<script" not in html and "http" not in html
+    rows = json.loads((tmp_path / "out" / "compare.json").read_text(encoding="utf-8"))
+    variants = {(row["retriever"], row["lessons learned"]) for row in rows}
+    assert variants == {(m, w) for m in ("hybrid", "dense", "lexical") for w in ("with", "without")}
+    by_variant = {(row["retriever"], row["lessons learned"]): row for row in rows}
+    assert by_variant[("hybrid", "with")]["hit@1"] == overall["hit@1"]  # the same pipeline
+    # Without lessons, the lesson each case needs first cannot be found at rank 1.
+    assert by_variant[("hybrid", "without")]["hit@1"] < 1.0
 
 
 def test_the_gate_fails_with_a_broken_retriever(run_cli: Run, setup: list[str]) -> None:
