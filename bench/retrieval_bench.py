@@ -73,7 +73,8 @@ def calibrate(retriever: Retriever, cases: list[Case]) -> dict[str, Any]:
     """The threshold on the best dense cosine that best separates in-scope from out-of-scope:
     the middle of the widest interval of thresholds with the highest accuracy."""
     scored = [
-        (retriever.search(c.situation, k=5).top_similarity, not c.out_of_scope) for c in cases
+        (retriever.search(c.situation, k=5).top_similarity or 0.0, not c.out_of_scope)
+        for c in cases
     ]
     values = sorted({score for score, _ in scored})
     candidates = [(a + b) / 2 for a, b in itertools.pairwise(values)] or [0.0]

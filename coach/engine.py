@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from coach.composer import sections_of
 from coach.didactics import Didactics
@@ -104,11 +105,10 @@ class Coach:
         report("retrieval")
         language = detect_language(text)
         retrieval = self.retriever.search(text, filters=filters, k=k, language=language)
-        # The threshold is on the dense cosine; a BM25-only retriever (compared in evaluations)
+        # The threshold is on the dense cosine; a BM25-only search (compared in evaluations)
         # has no calibrated score, so any lexical hit counts as grounding there.
-        grounded = bool(retrieval.documents) and (
-            self.retriever.mode == "lexical" or retrieval.top_similarity >= self.grounding_threshold
-        )
+        top = retrieval.top_similarity
+        grounded = bool(retrieval.documents) and (top is None or top >= self.grounding_threshold)
         retrieved = time.perf_counter()
 
         report("generation")
@@ -156,20 +156,24 @@ class Coach:
 
 
 def _source_document(doc: DocumentHit, chunks: list[ChunkHit]) -> SourceDocument:
-    meta = doc.metadata
     parts = [
         (str(chunk.metadata.get("heading_path", "")).split(" > ")[-1], chunk.text)
         for chunk in (chunks or doc.chunks)
     ]
-    return SourceDocument(
-        id=doc.doc_id,
-        title=str(meta.get("title", doc.doc_id)),
-        type=str(meta.get("type", "")),
-        language=str(meta.get("language", "")),
-        team=_optional(meta.get("team")),
-        owner=_optional(meta.get("owner")),
-        sections=tuple(sections_of(parts)),
-    )
+    return SourceDocument(**_described(doc), sections=tuple(sections_of(parts)))
+
+
+def _described(doc: DocumentHit) -> dict[str, Any]:
+    """The fields a source and a generator's document share, from the chunk metadata."""
+    meta = doc.metadata
+    return {
+        "id": doc.doc_id,
+        "title": str(meta.get("title", doc.doc_id)),
+        "type": str(meta.get("type", "")),
+        "language": str(meta.get("language", "")),
+        "team": _optional(meta.get("team")),
+        "owner": _optional(meta.get("owner")),
+    }
 
 
 def source_of(doc: DocumentHit) -> Source:
@@ -178,12 +182,7 @@ def source_of(doc: DocumentHit) -> Source:
     if len(snippet) > SNIPPET_CHARS:
         snippet = snippet[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
     return Source(
-        id=doc.doc_id,
-        title=str(meta.get("title", doc.doc_id)),
-        type=str(meta.get("type", "")),
-        language=str(meta.get("language", "")),
-        team=_optional(meta.get("team")),
-        owner=_optional(meta.get("owner")),
+        **_described(doc),
         path=str(meta.get("path", "")),
         score=round(doc.score, 4),
         snippet=snippet,

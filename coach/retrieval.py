@@ -83,7 +83,8 @@ class DocumentHit:
 class Retrieval:
     language: str
     documents: list[DocumentHit]
-    top_similarity: float  # the best dense cosine over all candidates (0.0 when none)
+    # The best dense cosine over all candidates (0.0 when none); None when no dense search ran.
+    top_similarity: float | None
 
 
 class Retriever:
@@ -180,7 +181,7 @@ class Retriever:
         if mode in ("hybrid", "lexical"):
             lexical = self._lexical_hits(query, language, filters, max(self.candidates, 4 * k))
         documents = self._fuse(dense, lexical)[:k]
-        top = max((1.0 - hit.distance for hit in dense), default=0.0)
+        top = max((1.0 - hit.distance for hit in dense), default=0.0) if mode != "lexical" else None
         return Retrieval(language=language, documents=documents, top_similarity=top)
 
     def document_chunks(self, doc_ids: Iterable[str]) -> dict[str, list[ChunkHit]]:
