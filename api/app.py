@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from api.headers import WorkerHeader
 from api.insights import compute_insights
 from api.limits import BodyLimit
 from api.problems import Problem, install, problem_response, status_for
@@ -242,6 +243,7 @@ def create_app(settings: Settings, coach: Coach | None = None) -> FastAPI:
     )
     install(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(WorkerHeader)
 
     def services(request: Request) -> Services:
         found: Services = request.app.state.services
@@ -591,3 +593,9 @@ def create_app(settings: Settings, coach: Coach | None = None) -> FastAPI:
 
 def _event(kind: str, data: Any) -> str:
     return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def app_from_env() -> FastAPI:
+    """The service for the settings in the environment (COACH_*): what each uvicorn worker
+    process builds when `coach serve --workers N` runs more than one."""
+    return create_app(Settings())

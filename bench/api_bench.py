@@ -5,7 +5,7 @@ mode), then for concurrency 1, 8 and 32 sends a fixed number of requests to /v1/
 /v1/coach (offline composer), and reports requests/s, p50 / p95 / p99 latency, errors, and the
 server's peak memory. JSON in bench/results/api.json, a table on stdout.
 
-    .venv/bin/python bench/api_bench.py [--requests 200]
+    .venv/bin/python bench/api_bench.py [--requests 200] [--workers 1]
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def free_port() -> int:
         return port
 
 
-def start_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(workdir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
     command = [
         str(Path(sys.executable).with_name("coach")),
         "serve",
@@ -50,6 +50,8 @@ def start_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
         str(REPO / "corpus"),
         "--index-dir",
         str(workdir / "index"),
+        "--workers",
+        str(workers),
     ]
     env = {**os.environ, "COACH_DATA_DIR": str(workdir / "data")}
     log = (workdir / "serve.log").open("wb")
@@ -68,8 +70,19 @@ def start_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
         time.sleep(0.2)
 
 
+def wait_for_workers(base: str, workers: int) -> None:
+    """/readyz answered from one worker; wait until every worker answers (fresh connections)."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + 300
+    while len(seen) < workers:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {len(seen)} of {workers} workers answered")
+        with httpx.Client(base_url=base) as client:
+            seen.add(client.get("/readyz").headers["X-Worker"])
+
+
 class PeakMemory:
-    """Samples the server's RSS every 50 ms."""
+    """Samples the RSS of the server and its worker processes, summed, every 50 ms."""
 
     def __init__(self, pid: int) -> None:
         self.process = psutil.Process(pid)
@@ -80,7 +93,8 @@ class PeakMemory:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.peak = max(self.peak, self.process.memory_info().rss)
+                family = [self.process, *self.process.children(recursive=True)]
+                self.peak = max(self.peak, sum(p.memory_info().rss for p in family))
             except psutil.Error:
                 return
             time.sleep(0.05)
@@ -136,17 +150,19 @@ async def load(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=200, help="per endpoint and concurrency")
+    parser.add_argument("--workers", type=int, default=1, help="coach serve --workers")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "api.json")
     args = parser.parse_args()
     cases = [json.loads(line) for line in (REPO / "evals" / "dataset.jsonl").open()]
     coach_bodies = [{"situation": case["situation"]} for case in cases]
     search_bodies = [{"query": case["situation"], "k": 5} for case in cases]
-    results: dict[str, Any] = {"endpoints": {}}
+    results: dict[str, Any] = {"workers": args.workers, "endpoints": {}}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         port = free_port()
         started = time.perf_counter()
-        server = start_server(workdir, port)
+        server = start_server(workdir, port, args.workers)
+        wait_for_workers(f"http://127.0.0.1:{port}", args.workers)
         results["start_and_index_s"] = round(time.perf_counter() - started, 1)
         base = f"http://127.0.0.1:{port}"
         try:

@@ -333,8 +333,16 @@ def serve(
         bool,
         typer.Option("--local", help="Single-user mode without API keys (this machine only)."),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Worker processes (each loads the model, about 0.5 GB); one per core for load.",
+        ),
+    ] = 1,
 ) -> None:
-    """Start the HTTP API (and later the web page). Brings the index up to date first."""
+    """Start the HTTP API and the web page. Brings the index up to date first."""
     import uvicorn
 
     from api.app import create_app
@@ -357,7 +365,27 @@ def serve(
             f"{host}:{port} acts as the single local user (admin).",
             highlight=False,
         )
-    uvicorn.run(create_app(settings, coach), host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(settings, coach), host=host, port=port, log_level="info")
+        return
+    # Each worker process builds its own service from the environment; the index is already
+    # up to date, and writes are serialised across processes by lock files.
+    coach.retriever.close()
+    del coach, embedder, indexer  # the supervisor process needs no model
+    os.environ.update(
+        COACH_CORPUS_DIR=str(settings.corpus_dir.resolve()),
+        COACH_INDEX_DIR=str(settings.index_dir.resolve()),
+        COACH_LOCAL_MODE="true" if settings.local_mode else "false",
+    )
+    err.print(f"starting {workers} worker processes", highlight=False)
+    uvicorn.run(
+        "api.app:app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+    )
 
 
 @app.command("eval")
@@ -382,18 +410,40 @@ def eval_command(
             "--compare", help="Also run dense-only, BM25-only and hybrid, with and without lessons."
         ),
     ] = False,
+    judge: Annotated[
+        bool,
+        typer.Option(
+            "--judge",
+            help="Also score with Ragas' LLM metrics, asked of the judge in COACH_JUDGE_*.",
+        ),
+    ] = False,
 ) -> None:
     """Run the real pipeline on every evaluation case and score it offline (Ragas non-LLM
-    metrics, hit@k, MRR, nDCG@5, out-of-scope accuracy, citation validity)."""
+    metrics, hit@k, MRR, nDCG@5, out-of-scope accuracy, citation validity); with --judge, also
+    faithfulness, response relevancy, context precision and context recall by an LLM judge."""
     import json
 
     from coach import evaluation
     from coach.corpus import scan_corpus
     from coach.evalset import check_references, load_cases
     from coach.factory import build_coach
+    from coach.judge import JudgeConfig, missing_judge_message, preflight
 
     settings = _settings(corpus_dir=corpus, index_dir=index_dir)
+    judge_config = None
+    if judge:
+        if not settings.judge_base_url:
+            err.print(f"[bold red]error:[/] {missing_judge_message()}", highlight=False)
+            raise typer.Exit(2)
+        judge_config = JudgeConfig(
+            base_url=settings.judge_base_url,
+            model=settings.judge_model,
+            api_key=settings.judge_api_key.get_secret_value(),
+            timeout=settings.judge_timeout,
+        )
     try:
+        if judge_config is not None:
+            preflight(judge_config)
         cases = load_cases(dataset)
         documents = scan_corpus(settings.corpus_dir).documents
         problems = check_references(
@@ -409,8 +459,11 @@ def eval_command(
         coach = build_coach(settings, embedder)
         with ProgressReporter(label="coached", unit="cases") as report_progress:
             outcomes = evaluation.run_cases(coach, cases, report_progress)
-        err.print("scoring with Ragas (offline metrics)")
-        aggregates = evaluation.score(coach, outcomes)
+        err.print(
+            "scoring with Ragas (offline metrics"
+            + (f"; LLM metrics judged by {judge_config.model})" if judge_config else ")")
+        )
+        aggregates = evaluation.score(coach, outcomes, judge_config)
         floors = evaluation.load_thresholds(thresholds) if check else {}
     except CoachError as exc:
         raise _fail(exc) from exc
@@ -426,6 +479,7 @@ def eval_command(
             "k": 5,
             "corpus_hash": evaluation.corpus_hash(settings.corpus_dir),
             "dataset_hash": evaluation.file_hash(dataset),
+            **(judge_config.describe() if judge_config else {}),
         },
         "aggregates": aggregates,
         "cases": [

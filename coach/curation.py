@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from coach.atomic import write_atomic
+from coach.atomic import exclusive_lock, write_atomic
 from coach.corpus import Document, Problem, parse_document_text, scan_corpus
 from coach.errors import ConflictError, CorpusError, NotFoundError, StaleVersionError
 from coach.indexing import Indexer, IndexReport
@@ -88,17 +88,21 @@ class Saved:
     report: IndexReport | None
 
 
+# The lock file curator writes hold, in the corpus folder (ignored by the corpus scan).
+WRITE_LOCK = ".write.lock"
+
+
 class Curator:
     """Reads and writes one corpus folder, and keeps the index in step after every write.
 
-    Writes are serialised in this process (check the ETag, write, re-index as one step), so of
-    two concurrent updates with the same ETag exactly one wins and the other gets a conflict.
+    Writes are serialised across threads and processes (check the ETag, write, re-index as one
+    step, under a lock file in the corpus folder), so of two concurrent updates with the same
+    ETag exactly one wins and the other gets a conflict, whichever API worker serves them.
     """
 
     def __init__(self, corpus_dir: Path, indexer: Indexer | None) -> None:
         self.corpus_dir = corpus_dir
         self.indexer = indexer
-        self._lock = threading.Lock()
 
     def documents(self) -> list[tuple[Document, str]]:
         scan = scan_corpus(self.corpus_dir)
@@ -111,7 +115,7 @@ class Curator:
         raise NotFoundError(f"no document {doc_id} in the corpus")
 
     def create(self, fields: Fields) -> Saved:
-        with self._lock:
+        with self._writing():
             existing = {doc.id: doc for doc in scan_corpus(self.corpus_dir).documents}
             taken = [p for p in self.corpus_dir.rglob(f"{fields.id}.md") if p.is_file()]
             if fields.id in existing or taken:
@@ -124,7 +128,7 @@ class Curator:
                 f"the id cannot change ({doc_id} -> {fields.id}); create a new document instead",
                 [Problem(f"{doc_id}.md", 1, "id-mismatch", "the id cannot change")],
             )
-        with self._lock:
+        with self._writing():
             current, current_etag = self.get(doc_id)
             if if_match.strip() != current_etag:
                 raise StaleVersionError(
@@ -133,11 +137,14 @@ class Curator:
             return self._write(current.path, fields)
 
     def set_status(self, doc_id: str, status: str, if_match: str | None = None) -> Saved:
-        with self._lock:
+        with self._writing():
             current, current_etag = self.get(doc_id)
             if if_match is not None and if_match.strip() != current_etag:
                 raise ConflictError(f"{doc_id} changed since you read it; reload it and try again")
             return self._write(current.path, replace(Fields.of(current), status=status))
+
+    def _writing(self) -> AbstractContextManager[None]:
+        return exclusive_lock(self.corpus_dir / WRITE_LOCK)
 
     def _raw(self, rel: str) -> bytes:
         return (self.corpus_dir / rel).read_bytes()

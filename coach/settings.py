@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = SecretStr("not-needed")
     llm_timeout: float = Field(30.0, gt=0, le=600)
     llm_temperature: float = Field(0.2, ge=0, le=2)
+    judge_base_url: str | None = Field(
+        None,
+        description="OpenAI-compatible endpoint of the judge for `coach eval --judge`.",
+    )
+    judge_model: str = "gpt-4o-mini"
+    judge_api_key: SecretStr = SecretStr("not-needed")
+    judge_timeout: float = Field(120.0, gt=0, le=3600)
 
     data_dir: Path = Field(
         Path("data"), description="Folder of the service's database and API keys file."

@@ -9,7 +9,6 @@ intact generation; the orphaned copy is removed by the next writer.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import time
@@ -17,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from coach.atomic import fsync_path, write_atomic
+from coach.atomic import exclusive_lock, fsync_path, write_atomic
 from coach.errors import StoreUnavailableError
 
 CURRENT = "CURRENT"
@@ -45,17 +44,13 @@ class Generations:
         """Hold the write lock: one writer at a time per index root, across processes."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            handle = (self.root / _LOCK).open("a")
+            (self.root / _LOCK).touch()
         except OSError as exc:
             raise StoreUnavailableError(
                 f"cannot write the index folder {self.root}: {exc.strerror}; check its permissions"
             ) from exc
-        with handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with exclusive_lock(self.root / _LOCK):
+            yield
 
     def stage(self, fresh: bool) -> Path:
         """A new generation folder: a copy of the published one, or empty when `fresh`."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +12,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from coach.curation import Curator, Fields
 from coach.embedding import Embedder
+from coach.errors import StaleVersionError
 from tests.api_support import Env
 from tests.coaching_corpus import indexed_coach, write_coaching_corpus
 from tests.conftest import CorpusBuilder
@@ -232,3 +236,53 @@ def test_insights_show_themes_gaps_and_feedback(client: TestClient, env: Env) ->
         entry["helpful"] >= 1 for entry in data["feedback_by_document"]
     )
     assert client.get("/v1/insights", headers=pro).status_code == 403
+
+
+HOLDER = """
+import sys
+from pathlib import Path
+from coach.atomic import exclusive_lock
+from coach.curation import WRITE_LOCK
+corpus = Path(sys.argv[1])
+with exclusive_lock(corpus / WRITE_LOCK):
+    target = corpus / "docs" / "proc-expense-claims.md"
+    target.write_text(target.read_text(encoding="utf-8") + "Edited by another worker.\\n")
+    print("holding", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_an_update_waits_for_a_write_in_another_process_and_then_sees_it(
+    tmp_path: Path,
+) -> None:
+    corpus = CorpusBuilder(tmp_path / "corpus")
+    write_coaching_corpus(corpus)
+    curator = Curator(corpus.root, None)
+    document, etag = curator.get("proc-expense-claims")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(corpus.root)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout.readline().strip() == "holding"
+    outcome: list[BaseException | None] = []
+
+    def update() -> None:
+        try:
+            curator.update("proc-expense-claims", Fields.of(document), etag)
+            outcome.append(None)
+        except StaleVersionError as exc:
+            outcome.append(exc)
+
+    waiting = threading.Thread(target=update)
+    waiting.start()
+    waiting.join(timeout=0.5)
+    assert waiting.is_alive()  # blocked on the other process's lock
+    holder.stdin.write("\n")
+    holder.stdin.flush()
+    assert holder.wait(timeout=10) == 0
+    waiting.join(timeout=10)
+    assert len(outcome) == 1 and isinstance(outcome[0], StaleVersionError)
+    assert "Edited by another worker." in curator.get("proc-expense-claims")[0].body

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.coaching_corpus import write_coaching_corpus
-from tests.conftest import CorpusBuilder
+from tests.conftest import CorpusBuilder, free_port
+from tests.fake_llm import FakeChatServer, LexicalJudge
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -109,3 +110,58 @@ def test_references_to_missing_or_retired_documents_are_refused(
     assert "nl-001: reference proc-storing-melden-oud is not active" in result.stderr
     assert "en-001: reference les-does-not-exist is not in the corpus" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_judge_without_a_judge_says_what_to_configure(
+    run_cli: Run, setup: list[str], tmp_path: Path
+) -> None:
+    result = run_cli(*setup, "--judge", env={"COACH_JUDGE_BASE_URL": ""})
+    assert result.returncode == 2
+    assert "COACH_JUDGE_BASE_URL" in result.stderr and "COACH_JUDGE_MODEL" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unreachable_judge_fails_before_the_run(
+    run_cli: Run, setup: list[str], tmp_path: Path
+) -> None:
+    nobody = f"http://127.0.0.1:{free_port()}/v1"
+    result = run_cli(*setup, "--judge", env={"COACH_JUDGE_BASE_URL": nobody})
+    assert result.returncode == 2
+    assert f"the judge at {nobody}" in result.stderr and "did not answer" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["fair-judge", "strict-judge"])
+def test_judge_scores_follow_the_judges_verdicts(
+    run_cli: Run, setup: list[str], tmp_path: Path, strict: bool
+) -> None:
+    server = FakeChatServer()
+    judge = LexicalJudge(strict=strict)
+    server.behaviour = judge
+    try:
+        env = {"COACH_JUDGE_BASE_URL": server.base_url, "COACH_JUDGE_MODEL": "judge-1"}
+        result = run_cli(*setup, "--judge", env=env)
+    finally:
+        server.close()
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "out" / "eval.json").read_text(encoding="utf-8"))
+    assert report["config"]["judge_model"] == "judge-1"
+    overall = report["aggregates"]["overall"]
+    assert overall["judge_failures"] == 0
+    # The judge saw the real cases over the wire, for every metric.
+    assert any(CASES[1]["situation"] in prompt for prompt in judge.prompts)
+    kinds = {"StatementGenerator", "NLIStatement", "Verification", "ContextRecall", "Relevance"}
+    assert all(any(kind in prompt for prompt in judge.prompts) for kind in kinds)
+    judged = ("faithfulness", "answer_relevancy")
+    judged += ("llm_context_precision_with_reference", "context_recall")
+    if strict:  # every claim rejected, every answer noncommittal
+        assert all(overall[name] == 0.0 for name in judged)
+    else:  # the answers quote the documents, the references paraphrase them
+        assert overall["faithfulness"] > 0.5
+        assert overall["answer_relevancy"] > 0.0  # cosine of situation and inferred question
+        assert overall["llm_context_precision_with_reference"] > 0.0
+        assert 0.0 <= overall["context_recall"] <= 1.0
+    markdown = (tmp_path / "out" / "eval.md").read_text(encoding="utf-8")
+    assert "faithfulness" in markdown
+    html = (tmp_path / "out" / "eval.html").read_text(encoding="utf-8")
+    assert html.count("<svg") == 14

@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -33,7 +34,9 @@ def test_keys_add_list_revoke(run_cli: Run, tmp_path: Path) -> None:
     assert run_cli("keys", "list", env=env).stdout == ""
 
 
-def test_serve_indexes_then_answers_in_local_mode(tmp_path: Path) -> None:
+@contextmanager
+def serving(tmp_path: Path, *options: str) -> Iterator[str]:
+    """`coach serve --local` on the coaching corpus, on a free port; yields its base URL."""
     corpus = CorpusBuilder(tmp_path / "corpus")
     write_coaching_corpus(corpus)
     port = free_port()
@@ -47,6 +50,7 @@ def test_serve_indexes_then_answers_in_local_mode(tmp_path: Path) -> None:
         str(corpus.root),
         "--index-dir",
         str(tmp_path / "index"),
+        *options,
     ]
     log = (tmp_path / "serve.log").open("w")
     env = {**os.environ, "COACH_DATA_DIR": str(tmp_path / "data")}
@@ -63,6 +67,15 @@ def test_serve_indexes_then_answers_in_local_mode(tmp_path: Path) -> None:
                 pass
             assert time.monotonic() < deadline, "the service did not become ready"
             time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def test_serve_indexes_then_answers_in_local_mode(tmp_path: Path) -> None:
+    with serving(tmp_path) as base:
         answer = httpx.post(
             f"{base}/v1/coach",
             json={"situation": "Klanten bellen steeds opnieuw omdat niemand ze terugbelt"},
@@ -70,9 +83,36 @@ def test_serve_indexes_then_answers_in_local_mode(tmp_path: Path) -> None:
         )
         assert answer.status_code == 200 and answer.json()["grounded"]
         assert httpx.get(f"{base}/v1/sessions").json()["total"] == 1
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
     output = (tmp_path / "serve.log").read_text()
     assert "5 added" in output and "local mode" in output
+
+
+def test_every_worker_sees_a_write_made_through_another(tmp_path: Path) -> None:
+    with serving(tmp_path, "--workers", "2") as base:
+        # Both workers answer (uvicorn spreads connections); each is ready before it accepts.
+        deadline = time.monotonic() + 120
+        while len({_worker_pid(base) for _ in range(12)}) < 2:
+            assert time.monotonic() < deadline, "the second worker did not start"
+            time.sleep(0.5)
+        url = f"{base}/v1/documents/proc-expense-claims"
+        current = httpx.get(url)
+        doc = current.json()
+        body = {key: doc[key] for key in ("type", "language", "team", "owner", "tags", "title")}
+        body["body"] = doc["body"] + "\n## Zeppelin\nA zeppelin ticket is never reimbursed.\n"
+        saved = httpx.put(url, json=body, headers={"If-Match": current.headers["ETag"]}, timeout=60)
+        assert saved.status_code == 200, saved.text
+        stale = httpx.put(url, json=body, headers={"If-Match": current.headers["ETag"]}, timeout=60)
+        assert stale.status_code == 412
+        answered_by = set()
+        for _ in range(12):  # fresh connections, so both workers answer some of them
+            with httpx.Client(base_url=base) as client:
+                found = client.post("/v1/search", json={"query": "zeppelin ticket", "k": 1})
+                answered_by.add(found.headers["X-Worker"])
+                assert found.json()["sources"][0]["id"] == "proc-expense-claims"
+        assert len(answered_by) == 2
+    assert "starting 2 worker processes" in (tmp_path / "serve.log").read_text()
+
+
+def _worker_pid(base: str) -> str:
+    with httpx.Client(base_url=base) as client:
+        return client.get("/healthz").headers["X-Worker"]
