@@ -23,7 +23,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/coach serve --local --host 127.0.0.1 --port 8000
 
-test: $(STAMP)
+# The web page's end-to-end tests drive Debian's Chromium (Playwright never downloads one).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check coach api tests bench
 	$(BIN)/ruff format --check coach api tests bench
 	$(BIN)/mypy

@@ -12,11 +12,19 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    StreamingResponse,
+)
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from api.headers import WorkerHeader
@@ -39,6 +47,16 @@ from coach.settings import Settings
 MAX_BODY_BYTES = 256 * 1024
 
 
+# The web page: static files, nothing from elsewhere (the CSP says so to the browser too).
+WEB = Path(__file__).with_name("web")
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' blob: data:; frame-ancestors 'none'"
+    ),
+    "Cache-Control": "no-cache",
+}
+
+
 class CoachRequest(BaseModel):
     situation: str = Field(min_length=1, max_length=MAX_SITUATION_CHARS)
     team: str | None = None
@@ -57,6 +75,12 @@ class SearchRequest(BaseModel):
     query: str = Field(min_length=1, max_length=MAX_SITUATION_CHARS)
     filters: SearchFilters = SearchFilters()
     k: int = Field(5, ge=1, le=MAX_K)
+
+
+class Me(BaseModel):
+    user: str
+    role: str
+    local_mode: bool
 
 
 class SearchResponse(BaseModel):
@@ -244,6 +268,7 @@ def create_app(settings: Settings, coach: Coach | None = None) -> FastAPI:
     install(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(WorkerHeader)
+    app.mount("/static", StaticFiles(directory=WEB), name="static")
 
     def services(request: Request) -> Services:
         found: Services = request.app.state.services
@@ -281,6 +306,30 @@ def create_app(settings: Settings, coach: Coach | None = None) -> FastAPI:
     Professional = Annotated[Principal, Depends(role("professional"))]
     CuratorRole = Annotated[Principal, Depends(role("curator"))]
     Svc = Annotated[Services, Depends(services)]
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        """The web page for professionals and L&D staff (it uses only this API)."""
+        return FileResponse(WEB / "index.html", headers=PAGE_HEADERS)
+
+    @app.get("/v1/me", tags=["access"], response_model=Me)
+    def me(who: Anyone, svc: Svc) -> Me:
+        """Who your key says you are, and whether the service runs in local mode."""
+        return Me(user=who.user, role=who.role, local_mode=svc.local_mode)
+
+    @app.get("/v1/teams", tags=["coaching"])
+    def teams(who: Anyone, svc: Svc) -> dict[str, list[str]]:
+        """The teams that active documents belong to (to narrow a coaching request)."""
+        found = {doc.team for doc, _tag in svc.curator.documents() if doc.is_active and doc.team}
+        return {"teams": sorted(found)}
+
+    @app.get("/v1/sources/{doc_id}", tags=["coaching"], response_model=DocumentOut)
+    def source(doc_id: str, who: Anyone, svc: Svc) -> DocumentOut:
+        """An active document, to read what an answer cites (drafts and retired ones are 404)."""
+        document, tag = svc.curator.get(doc_id)
+        if not document.is_active:
+            raise Problem(404, f"no active document {doc_id}")
+        return _document_out(document, tag)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

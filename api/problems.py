@@ -110,7 +110,8 @@ def install(app: FastAPI) -> None:
         extra: dict[str, Any] = {}
         if isinstance(exc, CorpusError) and exc.problems:
             extra["errors"] = [
-                {"field": p.rule, "line": p.line, "message": p.message} for p in exc.problems
+                {"field": p.field, "rule": p.rule, "line": p.line, "message": p.message}
+                for p in exc.problems
             ]
         return problem_response(status_for(exc), str(exc), **extra)
 

@@ -37,6 +37,7 @@ class Problem:
     line: int
     rule: str
     message: str
+    field: str | None = None  # the front-matter field (or "body") it concerns, when one does
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: [{self.rule}] {self.message}"
@@ -201,12 +202,13 @@ def _parse_text(text: str, rel: str, digest: str, expected_id: str) -> ParsedFil
 
     problems: list[Problem] = []
 
-    def report(key: str | None, rule: str, message: str) -> None:
-        problems.append(Problem(rel, lines.get(key, 1) if key else 1, rule, message))
+    def report(key: str | None, rule: str, message: str, field: str | None = None) -> None:
+        line = lines.get(key, 1) if key else 1
+        problems.append(Problem(rel, line, rule, message, field or key))
 
     for key in REQUIRED_FIELDS:
         if data.get(key) in (None, ""):
-            report(None, "missing-field", f"required field `{key}` is missing")
+            report(None, "missing-field", f"required field `{key}` is missing", field=key)
     for key in data:
         if key not in REQUIRED_FIELDS and key not in OPTIONAL_FIELDS:
             allowed = ", ".join(REQUIRED_FIELDS + OPTIONAL_FIELDS)
@@ -248,7 +250,13 @@ def _parse_text(text: str, rel: str, digest: str, expected_id: str) -> ParsedFil
         )
     if not body.strip():
         problems.append(
-            Problem(rel, body_line, "empty-body", "the document has no text after the front matter")
+            Problem(
+                rel,
+                body_line,
+                "empty-body",
+                "the document has no text after the front matter",
+                field="body",
+            )
         )
 
     if problems:

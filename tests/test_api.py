@@ -105,6 +105,10 @@ MATRIX = [
     ("/v1/drafts/nope/reject", "post", {"reason": "r"}, (401, 403, 404, 404)),
     ("/v1/insights", "get", None, (401, 403, 200, 200)),
     ("/healthz", "get", None, (200, 200, 200, 200)),
+    ("/v1/me", "get", None, (401, 200, 200, 200)),
+    ("/v1/teams", "get", None, (401, 200, 200, 200)),
+    ("/v1/sources/proc-expense-claims", "get", None, (401, 200, 200, 200)),
+    ("/", "get", None, (200, 200, 200, 200)),
 ]
 
 
@@ -129,6 +133,21 @@ def test_role_matrix(
             assert response.headers["content-type"].startswith("application/problem+json")
         if method == "delete" and status == 204:
             session_id = ask(client, env, "pro")  # the next caller needs one to exist
+
+
+def test_me_teams_and_cited_sources(client: TestClient, env: Env) -> None:
+    me = client.get("/v1/me", headers=env.headers("pro")).json()
+    assert me == {"user": "pia", "role": "professional", "local_mode": False}
+    teams = client.get("/v1/teams", headers=env.headers("pro")).json()["teams"]
+    assert "Finance" in teams and teams == sorted(teams)
+    source = client.get("/v1/sources/proc-expense-claims", headers=env.headers("pro")).json()
+    assert source["title"] == "Claiming business expenses" and "## " in source["body"]
+    retired = client.get("/v1/sources/proc-storing-melden-oud", headers=env.headers("pro"))
+    assert_problem(retired, 404, "no active document")
+    page = client.get("/")
+    assert page.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert client.get("/static/app.js").status_code == 200
 
 
 def test_unknown_key_is_401_and_revoked_key_stops_working(client: TestClient, env: Env) -> None:

@@ -87,8 +87,10 @@ def test_invalid_document_lists_every_problem_and_writes_nothing(
     response = client.post("/v1/documents", json=bad, headers=env.headers("curator"))
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
-    rules = {error["field"] for error in response.json()["errors"]}
-    assert {"unknown-type", "unknown-language", "empty-body"} <= rules
+    errors = response.json()["errors"]
+    assert {"unknown-type", "unknown-language", "empty-body"} <= {e["rule"] for e in errors}
+    by_field = {e["field"]: e["message"] for e in errors}  # for a form to show next to a field
+    assert "memo" in by_field["type"] and "fr" in by_field["language"] and by_field["body"]
     assert not list(env.settings.corpus_dir.rglob("les-kapot.md"))
     assert not list(env.settings.corpus_dir.rglob(".*.tmp"))
 

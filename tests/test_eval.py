@@ -149,11 +149,12 @@ def test_judge_scores_follow_the_judges_verdicts(
     overall = report["aggregates"]["overall"]
     assert overall["judge_failures"] == 0
     # The judge saw the real cases over the wire, for every metric.
-    assert any(CASES[1]["situation"] in prompt for prompt in judge.prompts)
+    situation = str(CASES[1]["situation"])
+    assert any(situation in prompt for prompt in judge.prompts)
     kinds = {"StatementGenerator", "NLIStatement", "Verification", "ContextRecall", "Relevance"}
     assert all(any(kind in prompt for prompt in judge.prompts) for kind in kinds)
-    judged = ("faithfulness", "answer_relevancy")
-    judged += ("llm_context_precision_with_reference", "context_recall")
+    judged = ["faithfulness", "answer_relevancy"]
+    judged += ["llm_context_precision_with_reference", "context_recall"]
     if strict:  # every claim rejected, every answer noncommittal
         assert all(overall[name] == 0.0 for name in judged)
     else:  # the answers quote the documents, the references paraphrase them

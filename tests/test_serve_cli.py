@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
-from tests.coaching_corpus import write_coaching_corpus
-from tests.conftest import CorpusBuilder, free_port
+from tests.api_support import running_service
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -34,48 +30,8 @@ def test_keys_add_list_revoke(run_cli: Run, tmp_path: Path) -> None:
     assert run_cli("keys", "list", env=env).stdout == ""
 
 
-@contextmanager
-def serving(tmp_path: Path, *options: str) -> Iterator[str]:
-    """`coach serve --local` on the coaching corpus, on a free port; yields its base URL."""
-    corpus = CorpusBuilder(tmp_path / "corpus")
-    write_coaching_corpus(corpus)
-    port = free_port()
-    command = [
-        str(Path(sys.executable).with_name("coach")),
-        "serve",
-        "--local",
-        "--port",
-        str(port),
-        "--corpus",
-        str(corpus.root),
-        "--index-dir",
-        str(tmp_path / "index"),
-        *options,
-    ]
-    log = (tmp_path / "serve.log").open("w")
-    env = {**os.environ, "COACH_DATA_DIR": str(tmp_path / "data")}
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the service did not become ready"
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
-
-
 def test_serve_indexes_then_answers_in_local_mode(tmp_path: Path) -> None:
-    with serving(tmp_path) as base:
+    with running_service(tmp_path, "--local") as base:
         answer = httpx.post(
             f"{base}/v1/coach",
             json={"situation": "Klanten bellen steeds opnieuw omdat niemand ze terugbelt"},
@@ -88,7 +44,7 @@ def test_serve_indexes_then_answers_in_local_mode(tmp_path: Path) -> None:
 
 
 def test_every_worker_sees_a_write_made_through_another(tmp_path: Path) -> None:
-    with serving(tmp_path, "--workers", "2") as base:
+    with running_service(tmp_path, "--local", "--workers", "2") as base:
         # Both workers answer (uvicorn spreads connections); each is ready before it accepts.
         deadline = time.monotonic() + 120
         while len({_worker_pid(base) for _ in range(12)}) < 2:

@@ -1,0 +1,292 @@
+"""The web page end to end: headless Chromium (Debian's) against a real `coach serve`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+
+from coach.keys import KeyStore
+from tests.api_support import running_service
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+GROUNDED = "Klanten bellen ons steeds opnieuw over dezelfde storing omdat niemand terugbelt."
+OUT_OF_SCOPE = "Mijn buurman maakt al weken ruzie over de schutting tussen onze tuinen."
+
+
+class Service:
+    def __init__(self, base: str, keys: dict[str, str], corpus: Path) -> None:
+        self.base = base
+        self.keys = keys
+        self.corpus = corpus
+
+    def api(self, who: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.keys[who]}", **kwargs.pop("headers", {})}
+        return httpx.request(method, self.base + path, headers=headers, timeout=60, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    root = tmp_path_factory.mktemp("web")
+    keys_file = root / "keys.json"
+    store = KeyStore(keys_file)
+    keys = {"pro": store.add("pia", "professional"), "curator": store.add("cas", "curator")}
+    with running_service(root, env={"COACH_API_KEYS_FILE": str(keys_file)}) as base:
+        yield Service(base, keys, root / "corpus")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: `apt-get install -y chromium` (make test does)")
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context; any request that leaves 127.0.0.1 is blocked and fails the test."""
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, accept_downloads=True)
+    strays: list[str] = []
+
+    def guard(route: Any) -> None:
+        if urlparse(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            strays.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    opened = context.new_page()
+    script_errors: list[str] = []
+    opened.on("pageerror", lambda exc: script_errors.append(str(exc)))
+    yield opened
+    context.close()
+    assert not strays, f"the page reached outside: {strays}"
+    assert not script_errors, f"script errors on the page: {script_errors}"
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+def sign_in(page: Page, service: Service, who: str) -> None:
+    page.goto(service.base + "/")
+    expect(page.get_by_role("heading", name="Je API-sleutel")).to_be_visible()
+    page.get_by_label("API-sleutel", exact=True).fill(service.keys[who])
+    page.get_by_role("button", name="Opslaan").click()
+    expect(page.locator("#who")).to_contain_text("cas" if who == "curator" else "pia")
+
+
+def ask(page: Page, situation: str) -> None:
+    page.get_by_role("link", name="Coach", exact=True).click()
+    page.get_by_label("Je werksituatie").fill(situation)
+    page.get_by_role("button", name="Vraag de coach").click()
+
+
+def test_professional_asks_reads_a_citation_gives_feedback_and_records_a_lesson(
+    page: Page, service: Service
+) -> None:
+    sign_in(page, service, "pro")
+    ask(page, GROUNDED)
+    suggestion = page.locator(".suggestion").first
+    expect(suggestion).to_be_visible(timeout=30_000)
+    expect(suggestion.locator(".kind")).not_to_be_empty()
+    expect(page.locator(".questions li").first).to_contain_text("Waarom deze vraag")
+    shot(page, "professional-answer.png")
+
+    citation = suggestion.locator("a.citation").first
+    cited_title = citation.inner_text()
+    citation.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(cited_title)
+    expect(page.locator("article.doc-body")).not_to_be_empty()
+    shot(page, "cited-document.png")
+    page.go_back()
+    expect(page.locator(".suggestion").first).to_be_visible()  # the answer is still there
+
+    page.get_by_label("Ja, nuttig").check()
+    page.get_by_label("Toelichting (optioneel)").fill("De terugbeltaak in Topdesk hielp.")
+    page.get_by_role("button", name="Feedback geven").click()
+    expect(page.get_by_text("Dank je, je feedback is opgeslagen.")).to_be_visible()
+
+    page.get_by_label("Wat heb je geprobeerd?").fill("Elke terugbelafspraak als taak gezet.")
+    page.get_by_label("De les in één of twee zinnen").fill(
+        "Zet elke terugbelafspraak direct als taak met een deadline, dan belt niemand twee keer."
+    )
+    page.get_by_role("button", name="Les insturen").click()
+    expect(page.get_by_text("concept klaar voor beoordeling")).to_be_visible()
+
+    sessions = service.api("pro", "GET", "/v1/sessions").json()["items"]
+    assert sessions[0]["helpful"] is True
+    assert sessions[0]["comment"] == "De terugbeltaak in Topdesk hielp."
+    drafts = service.api("curator", "GET", "/v1/drafts").json()
+    assert any(d["session_id"] == sessions[0]["id"] for d in drafts)
+
+
+def test_professional_exports_and_deletes_a_session(page: Page, service: Service) -> None:
+    sign_in(page, service, "pro")
+    ask(page, "De werkbon wordt niet afgerond omdat de app vastloopt bij het tekenen.")
+    expect(page.locator("#answer h2").first).to_be_visible(timeout=30_000)
+    page.get_by_role("link", name="Mijn sessies").click()
+    rows = page.locator("tr[data-session]")
+    expect(rows.first).to_contain_text("De werkbon wordt niet afgerond")
+    before = rows.count()
+    with page.expect_download() as download:
+        rows.first.get_by_role("button", name="Exporteren (Markdown)").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.startswith("# Coachingsessie") and "De werkbon wordt niet afgerond" in text
+    page.once("dialog", lambda dialog: dialog.accept())
+    rows.first.get_by_role("button", name="Verwijderen").click()
+    expect(page.get_by_text("Sessie verwijderd.")).to_be_visible()
+    expect(rows).to_have_count(before - 1)
+    shot(page, "sessions.png")
+
+
+def test_ungrounded_situation_gets_a_friendly_notice(page: Page, service: Service) -> None:
+    sign_in(page, service, "pro")
+    ask(page, OUT_OF_SCOPE)
+    notice = page.locator("#ungrounded")
+    expect(notice).to_be_visible(timeout=30_000)
+    expect(notice).to_contain_text("De coach vond hier niets over")
+    expect(notice).to_contain_text("Beschrijf je situatie concreter")
+    expect(page.locator(".suggestion")).to_have_count(0)
+    shot(page, "ungrounded.png")
+
+
+def test_curator_fixes_a_validation_error_sees_a_conflict_and_approves_a_draft(
+    page: Page, service: Service, browser: Browser
+) -> None:
+    sign_in(page, service, "curator")
+    expect(page.get_by_role("heading", name="Documenten")).to_be_visible()
+    page.get_by_label("Soort").select_option("procedure")
+    page.get_by_role("button", name="Filteren").click()
+    expect(page.locator("tbody tr").first).to_contain_text("Procedure")
+    assert "Les" not in page.locator("tbody").inner_text().split()
+    page.get_by_role("link", name="proc-expense-claims").click()
+
+    title = page.get_by_label("Titel")
+    title.fill("")
+    page.get_by_role("button", name="Opslaan").click()
+    error = page.locator(f"#{title.get_attribute('id')}-error")
+    expect(error).to_contain_text("title")
+    expect(title).to_have_attribute("aria-invalid", "true")
+    shot(page, "curator-validation.png")
+    title.fill("Claiming business expenses and travel")
+    page.get_by_role("button", name="Opslaan").click()
+    expect(page.get_by_text("Opgeslagen en opnieuw geïndexeerd.")).to_be_visible()
+    expect(error).to_be_hidden()
+
+    # Someone else saves first: this page's next save is refused with a conflict message.
+    current = service.api("curator", "GET", "/v1/documents/proc-expense-claims")
+    other = {k: current.json()[k] for k in ("type", "language", "team", "owner", "tags", "body")}
+    saved = service.api(
+        "curator",
+        "PUT",
+        "/v1/documents/proc-expense-claims",
+        json={**other, "title": "Changed elsewhere"},
+        headers={"If-Match": current.headers["ETag"]},
+    )
+    assert saved.status_code == 200
+    title.fill("My late edit")
+    page.get_by_role("button", name="Opslaan").click()
+    expect(page.get_by_text("Iemand anders heeft dit document intussen gewijzigd")).to_be_visible()
+    assert "title: Changed elsewhere" in (
+        service.corpus / "docs" / "proc-expense-claims.md"
+    ).read_text(encoding="utf-8")
+
+    # A professional's lesson, reviewed here, is cited by the next answer.
+    situation = "Onze monteurs vergeten de drukproef bij het vullen van de cv-ketel."
+    session = service.api("pro", "POST", "/v1/coach", json={"situation": situation})
+    lesson = "Doe na het vullen van de cv-ketel altijd een drukproef van tien minuten."
+    draft = service.api(
+        "pro",
+        "POST",
+        f"/v1/sessions/{session.headers['X-Session-Id']}/lesson",
+        json={"what_tried": "Drukproef overgeslagen", "lesson": lesson},
+    ).json()
+    page.get_by_role("link", name="Concepten").click()
+    card = page.locator(f"li[data-draft='{draft['id']}']")
+    expect(card).to_contain_text("drukproef")
+    card.get_by_role("button", name="Goedkeuren").click()
+    expect(card.get_by_text("Goedgekeurd")).to_be_visible(timeout=30_000)
+
+    page.get_by_role("link", name="Inzichten").click()
+    expect(page.get_by_role("heading", name="Feedback per document")).to_be_visible()
+    shot(page, "insights.png")
+
+    professional = browser.new_context().new_page()
+    try:
+        sign_in(professional, service, "pro")
+        ask(
+            professional,
+            "De cv-ketel lekt na het vullen; hoe voorkomen we dat monteurs iets missen?",
+        )
+        cited = professional.locator("a.citation")
+        expect(cited.first).to_be_visible(timeout=30_000)
+        hrefs = [cited.nth(i).get_attribute("href") for i in range(cited.count())]
+        assert f"#/doc/{draft['doc_id']}" in hrefs
+    finally:
+        professional.context.close()
+
+
+def test_keyboard_only_english_switch_and_phone_width(page: Page, service: Service) -> None:
+    page.set_viewport_size({"width": 375, "height": 812})
+    sign_in(page, service, "pro")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", name="What is holding you up?")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    # The situation field has the focus; Tab to the team, Tab to the button, Enter.
+    page.keyboard.type("Customers say the house stays cold after we install a heat pump.")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused == "Ask the coach"
+    page.keyboard.press("Enter")
+    expect(page.locator(".suggestion").first).to_be_visible(timeout=30_000)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the page is {width} px wide on a 375 px screen"
+    unlabelled = page.evaluate(
+        """[...document.querySelectorAll('input, select, textarea')]
+            .filter(el => !el.labels || el.labels.length === 0).map(el => el.name)"""
+    )
+    assert unlabelled == []
+    shot(page, "phone.png")
+
+
+def test_api_errors_are_readable_messages(page: Page, service: Service) -> None:
+    page.goto(service.base + "/")
+    page.get_by_label("API-sleutel", exact=True).fill("ck_wrong")
+    page.get_by_role("button", name="Opslaan").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Je API-sleutel ontbreekt of klopt niet")
+    assert "{" not in alert.inner_text()
+    sign_in(page, service, "pro")
+    expect(page.get_by_label("Je werksituatie")).to_be_visible()
+    page.evaluate("document.querySelector('textarea[name=situation]').removeAttribute('maxlength')")
+    page.get_by_label("Je werksituatie").fill("lang " * 900)
+    page.get_by_role("button", name="Vraag de coach").click()
+    expect(alert).to_contain_text("Dit klopt nog niet")
+    assert "{" not in alert.inner_text() and json.dumps("detail") not in alert.inner_text()
