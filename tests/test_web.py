@@ -290,3 +290,15 @@ def test_api_errors_are_readable_messages(page: Page, service: Service) -> None:
     page.get_by_role("button", name="Vraag de coach").click()
     expect(alert).to_contain_text("Dit klopt nog niet")
     assert "{" not in alert.inner_text() and json.dumps("detail") not in alert.inner_text()
+
+
+def test_local_mode_needs_no_key(page: Page, tmp_path: Path) -> None:
+    with running_service(tmp_path, "--local") as base:
+        page.goto(base + "/")
+        expect(page.get_by_role("heading", name="Waar loop je tegenaan?")).to_be_visible()
+        expect(page.locator("#who")).to_contain_text("Lokale modus")
+        nav = page.get_by_role("navigation")
+        for name in ("Coach", "Mijn sessies", "Documenten", "Concepten", "Inzichten"):
+            expect(nav.get_by_role("link", name=name, exact=True)).to_be_visible()
+        ask(page, GROUNDED)
+        expect(page.locator(".suggestion").first).to_be_visible(timeout=30_000)
