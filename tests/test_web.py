@@ -233,6 +233,23 @@ def test_curator_fixes_a_validation_error_sees_a_conflict_and_approves_a_draft(
     card.get_by_role("button", name="Goedkeuren").click()
     expect(card.get_by_text("Goedgekeurd")).to_be_visible(timeout=30_000)
 
+    # A second draft is rejected: not without a reason.
+    other_draft = service.api(
+        "pro",
+        "POST",
+        f"/v1/sessions/{session.headers['X-Session-Id']}/lesson",
+        json={"lesson": "Bel de klant altijd even na het vullen van de ketel."},
+    ).json()
+    page.reload()
+    card = page.locator(f"li[data-draft='{other_draft['id']}']")
+    card.get_by_role("button", name="Afwijzen").click()
+    expect(card.get_by_text("Geef een reden om af te wijzen.")).to_be_visible()
+    card.get_by_label("Reden van afwijzing").fill("Staat al in de procedure.")
+    card.get_by_role("button", name="Afwijzen").click()
+    expect(card.get_by_text("Afgewezen.")).to_be_visible(timeout=30_000)
+    rejected = service.api("curator", "GET", "/v1/drafts", params={"state": "rejected"}).json()
+    assert [d["reason"] for d in rejected] == ["Staat al in de procedure."]
+
     page.get_by_role("link", name="Inzichten").click()
     expect(page.get_by_role("heading", name="Feedback per document")).to_be_visible()
     shot(page, "insights.png")
