@@ -115,6 +115,10 @@ def test_professional_asks_reads_a_citation_gives_feedback_and_records_a_lesson(
     suggestion = page.locator(".suggestion").first
     expect(suggestion).to_be_visible(timeout=30_000)
     expect(suggestion.locator(".kind")).not_to_be_empty()
+    # The answer streamed in: every progress stage reached the page before the result.
+    expect(page.locator("#answer")).to_have_attribute(
+        "data-stages", "received retrieval generation questions"
+    )
     expect(page.locator(".questions li").first).to_contain_text("Waarom deze vraag")
     shot(page, "professional-answer.png")
 

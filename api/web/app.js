@@ -16,9 +16,8 @@ const TEXT = {
     "ask.intro": "Beschrijf een knelpunt in je werk, in het Nederlands of Engels. De coach zoekt in de procedures en geleerde lessen van de organisatie.",
     "ask.situation": "Je werksituatie", "ask.team": "Team (optioneel)", "ask.anyteam": "Alle teams",
     "ask.submit": "Vraag de coach", "ask.busy": "De coach denkt mee…",
-    "stage.received": "Vraag ontvangen", "stage.retrieving": "Zoeken in procedures en lessen",
-    "stage.retrieved": "Bronnen gevonden", "stage.generating": "Suggesties opstellen",
-    "stage.questions": "Reflectievragen kiezen", "stage.done": "Klaar",
+    "stage.received": "Vraag ontvangen", "stage.retrieval": "Zoeken in procedures en lessen",
+    "stage.generation": "Suggesties opstellen", "stage.questions": "Reflectievragen kiezen",
     "result.suggestions": "Suggesties", "result.questions": "Vragen om over na te denken",
     "result.colleagues": "Collega's om te raadplegen", "result.sources": "Bronnen",
     "result.why": "Waarom deze vraag", "result.cites": "Bron:", "result.notes": "Opmerkingen",
@@ -84,9 +83,8 @@ const TEXT = {
     "ask.intro": "Describe a bottleneck in your work, in Dutch or English. The coach searches the organisation's procedures and lessons learned.",
     "ask.situation": "Your work situation", "ask.team": "Team (optional)", "ask.anyteam": "All teams",
     "ask.submit": "Ask the coach", "ask.busy": "The coach is thinking…",
-    "stage.received": "Question received", "stage.retrieving": "Searching procedures and lessons",
-    "stage.retrieved": "Sources found", "stage.generating": "Writing suggestions",
-    "stage.questions": "Choosing reflective questions", "stage.done": "Done",
+    "stage.received": "Question received", "stage.retrieval": "Searching procedures and lessons",
+    "stage.generation": "Writing suggestions", "stage.questions": "Choosing reflective questions",
     "result.suggestions": "Suggestions", "result.questions": "Questions to reflect on",
     "result.colleagues": "Colleagues to consult", "result.sources": "Sources",
     "result.why": "Why this question", "result.cites": "Source:", "result.notes": "Notes",
@@ -352,9 +350,12 @@ async function viewAsk(main) {
       output.replaceChildren();
       progress.textContent = t("ask.busy");
       try {
+        const seen = [];
         const result = await askStreaming({ situation: situation.value, team: team.value || null }, (stage) => {
+          seen.push(stage);
           progress.textContent = t(`stage.${stage}`);
         });
+        output.dataset.stages = seen.join(" "); // what streamed in, for the curious (and the tests)
         progress.textContent = "";
         state.last = result; // back from a cited document, the answer is still here
         output.replaceChildren(renderResult(result, result.session_id));
