@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from coach.embedding import Embedder
     from coach.engine import Coach
     from coach.indexing import Indexer, ProgressCallback
+    from coach.judge import JudgeConfig
+    from coach.suites import Suite
 
 app = typer.Typer(
     help="A coach for learning while working, grounded in your organisation's own documents.",
@@ -390,19 +392,28 @@ def serve(
 
 @app.command("eval")
 def eval_command(
-    dataset: Annotated[Path, typer.Option("--dataset", help="JSONL evaluation cases.")] = Path(
-        "evals/dataset.jsonl"
-    ),
+    dataset: Annotated[
+        Path | None,
+        typer.Option(
+            "--dataset",
+            help="JSONL evaluation cases (one ad-hoc suite on --corpus) instead of "
+            "the suites in --thresholds.",
+        ),
+    ] = None,
     corpus: CorpusOption = None,
     index_dir: IndexDirOption = None,
+    suite_names: Annotated[
+        list[str] | None,
+        typer.Option("--suite", help="Run only this suite of --thresholds (repeatable)."),
+    ] = None,
     out_dir: Annotated[
         Path, typer.Option("--out", help="Where the JSON and Markdown reports go.")
     ] = Path("evals/results"),
     check: Annotated[
-        bool, typer.Option("--check", help="Exit 1 when an aggregate is under its floor.")
+        bool, typer.Option("--check", help="Exit 1 when an aggregate is past its limit.")
     ] = False,
     thresholds: Annotated[
-        Path, typer.Option("--thresholds", help="Floors per metric (TOML).")
+        Path, typer.Option("--thresholds", help="The suites and their limits per metric (TOML).")
     ] = Path("evals/thresholds.toml"),
     compare: Annotated[
         bool,
@@ -418,16 +429,12 @@ def eval_command(
         ),
     ] = False,
 ) -> None:
-    """Run the real pipeline on every evaluation case and score it offline (Ragas non-LLM
-    metrics, hit@k, MRR, nDCG@5, out-of-scope accuracy, citation validity); with --judge, also
-    faithfulness, response relevancy, context precision and context recall by an LLM judge."""
-    import json
-
-    from coach import evaluation
-    from coach.corpus import scan_corpus
-    from coach.evalset import check_references, load_cases
-    from coach.factory import build_coach
+    """Run the real pipeline on every case of every evaluation suite (or of --dataset) and score
+    it offline (Ragas non-LLM metrics, hit@k, MRR, nDCG@5, suggestion and answer precision, hub
+    documents, out-of-scope accuracy, citation validity); with --judge, also faithfulness,
+    response relevancy, context precision and context recall by an LLM judge."""
     from coach.judge import JudgeConfig, missing_judge_message, preflight
+    from coach.suites import Suite, load_suites
 
     settings = _settings(corpus_dir=corpus, index_dir=index_dir)
     judge_config = None
@@ -441,44 +448,91 @@ def eval_command(
             api_key=settings.judge_api_key.get_secret_value(),
             timeout=settings.judge_timeout,
         )
+    failures: list[str] = []
     try:
+        if dataset is not None:
+            single = Suite(dataset.stem, settings.corpus_dir, dataset, settings.index_dir, False)
+            suites, outs = [single], [out_dir]
+        else:
+            suites = load_suites(thresholds, suite_names)
+            outs = [out_dir / suite.name for suite in suites]
         if judge_config is not None:
             preflight(judge_config)
-        cases = load_cases(dataset)
-        documents = scan_corpus(settings.corpus_dir).documents
-        problems = check_references(
-            cases, {d.id for d in documents if d.is_active}, {d.id for d in documents}
-        )
-        if problems:
-            raise CorpusError(
-                f"{len(problems)} reference(s) in {dataset} do not name an active document:\n  "
-                + "\n  ".join(problems)
-            )
         embedder = _embedder(settings)
-        _indexer(settings, embedder).run(settings.corpus_dir)
-        coach = build_coach(settings, embedder)
-        with ProgressReporter(label="coached", unit="cases") as report_progress:
-            outcomes = evaluation.run_cases(coach, cases, report_progress)
-        err.print(
-            "scoring with Ragas (offline metrics"
-            + (f"; LLM metrics judged by {judge_config.model})" if judge_config else ")")
-        )
-        aggregates = evaluation.score(coach, outcomes, judge_config)
-        floors = evaluation.load_thresholds(thresholds) if check else {}
+        for suite, suite_out in zip(suites, outs, strict=True):
+            suite_settings = settings.model_copy(
+                update={"corpus_dir": suite.corpus, "index_dir": suite.index_dir}
+            )
+            failures += _eval_suite(
+                suite,
+                suite_settings,
+                embedder,
+                suite_out,
+                limits=(thresholds, None if dataset is not None else suite.name) if check else None,
+                compare=compare,
+                judge_config=judge_config,
+            )
     except CoachError as exc:
         raise _fail(exc) from exc
     except (OSError, ValueError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from exc
+    if check:
+        for failure in failures:
+            err.print(f"[bold red]past its limit:[/] {failure}", highlight=False)
+        if failures:
+            raise typer.Exit(1)
+        err.print(f"every metric is within its limits in {thresholds}")
+
+
+def _eval_suite(
+    suite: Suite,
+    settings: Settings,
+    embedder: Embedder,
+    out_dir: Path,
+    limits: tuple[Path, str | None] | None,
+    compare: bool,
+    judge_config: JudgeConfig | None,
+) -> list[str]:
+    """Index the suite's corpus, run and score its cases, write its reports; its failures."""
+    import json
+
+    from coach import evaluation
+    from coach.corpus import scan_corpus
+    from coach.evalset import check_references, load_cases
+    from coach.factory import build_coach
+
+    err.print(f"suite {suite.name}: {suite.dataset} against {suite.corpus}", highlight=False)
+    cases = load_cases(suite.dataset)
+    documents = scan_corpus(settings.corpus_dir).documents
+    problems = check_references(
+        cases, {d.id for d in documents if d.is_active}, {d.id for d in documents}
+    )
+    if problems:
+        raise CorpusError(
+            f"{len(problems)} reference(s) in {suite.dataset} do not name an active document:\n  "
+            + "\n  ".join(problems)
+        )
+    _indexer(settings, embedder).run(settings.corpus_dir)
+    coach = build_coach(settings, embedder)
+    with ProgressReporter(label="coached", unit="cases") as report_progress:
+        outcomes = evaluation.run_cases(coach, cases, report_progress)
+    err.print(
+        "scoring with Ragas (offline metrics"
+        + (f"; LLM metrics judged by {judge_config.model})" if judge_config else ")")
+    )
+    aggregates = evaluation.score(coach, outcomes, judge_config)
     report = {
         "config": {
+            "suite": suite.name,
+            "tuned_on_this_suite": suite.tuned,
             "embedder": embedder.name,
             "fusion": vars(coach.retriever.fusion),
             "grounding_threshold": coach.grounding_threshold,
             "generator": coach.generator.name,
             "k": 5,
             "corpus_hash": evaluation.corpus_hash(settings.corpus_dir),
-            "dataset_hash": evaluation.file_hash(dataset),
+            "dataset_hash": evaluation.file_hash(suite.dataset),
             **(judge_config.describe() if judge_config else {}),
         },
         "aggregates": aggregates,
@@ -488,6 +542,7 @@ def eval_command(
                 "group": o.case.group,
                 "grounded": o.result.grounded,
                 "retrieved_ids": o.retrieved_ids,
+                "suggested_from": o.suggested_from,
                 "reference_context_ids": list(o.case.reference_context_ids),
                 "scores": o.scores,
             }
@@ -498,7 +553,11 @@ def eval_command(
     (out_dir / "eval.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     (out_dir / "eval.md").write_text(evaluation.markdown_report(report, outcomes), "utf-8")
     (out_dir / "eval.html").write_text(evaluation.html_report(report), "utf-8")
-    table = Table(title=f"{len(cases)} cases; reports in {out_dir}", title_justify="left")
+    tuned = "tuned on" if suite.tuned else "held out"
+    table = Table(
+        title=f"suite {suite.name} ({tuned}): {len(cases)} cases; reports in {out_dir}",
+        title_justify="left",
+    )
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in aggregates["overall"].items():
@@ -515,13 +574,16 @@ def eval_command(
         for row in rows:
             comparison.add_row(*(str(value) for value in row.values()))
         out.print(comparison)
-    if check:
-        failures = evaluation.check(aggregates["overall"], floors)
-        for failure in failures:
-            err.print(f"[bold red]under the floor:[/] {failure}", highlight=False)
-        if failures:
-            raise typer.Exit(1)
-        err.print(f"every metric is at or above its floor in {thresholds}")
+    coach.retriever.close()
+    if limits is None:
+        return []
+    path, name = limits
+    return [
+        f"{suite.name}: {failure}"
+        for failure in evaluation.check(
+            aggregates["overall"], evaluation.load_thresholds(path, name)
+        )
+    ]
 
 
 class ProgressReporter:

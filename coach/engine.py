@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from coach.composer import sections_of
@@ -70,6 +71,14 @@ def validate_request(situation: str, filters: Filters, k: int) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A coaching result with the retrieval ranking behind it (evaluations score both)."""
+
+    result: CoachingResult
+    ranking: list[str]  # document ids as retrieved, best first
+
+
 class Coach:
     """Answers one work situation with grounded suggestions and didactic questions."""
 
@@ -98,6 +107,16 @@ class Coach:
     ) -> CoachingResult:
         """Coach one situation. `progress`, when given, hears each stage as it starts:
         "retrieval", "generation", "questions"."""
+        return self.answer(situation, filters, k, progress).result
+
+    def answer(
+        self,
+        situation: str,
+        filters: Filters | None = None,
+        k: int = 5,
+        progress: Callable[[str], None] | None = None,
+    ) -> Answer:
+        """`ask`, with the retrieval ranking that the result's sources were chosen from."""
         filters = filters or Filters()
         text = validate_request(situation, filters, k)
         report = progress or (lambda stage: None)
@@ -135,7 +154,7 @@ class Coach:
 
         report("questions")
         questions = choose_questions(self.didactics, text, language, grounded)
-        return CoachingResult(
+        result = CoachingResult(
             situation=text,
             language="en" if language == "en" else "nl",
             grounded=grounded,
@@ -153,6 +172,7 @@ class Coach:
                 total=round((time.perf_counter() - started) * 1000, 2),
             ),
         )
+        return Answer(result, [doc.doc_id for doc in retrieval.documents])
 
 
 def _source_document(doc: DocumentHit, chunks: list[ChunkHit]) -> SourceDocument:

@@ -13,8 +13,9 @@ from typing import Any
 
 from coach.engine import Coach
 from coach.evalset import Case
+from coach.hubs import HubRow, hub_report
 from coach.judge import JUDGE_METRICS, JudgeConfig, judge_scores
-from coach.metrics import hit_at, mean, ndcg_at, reciprocal_rank
+from coach.metrics import hit_at, mean, ndcg_at, precision_counts, ratio, reciprocal_rank
 from coach.result import CoachingResult
 from coach.retrieval import MODES, Filters
 
@@ -27,18 +28,42 @@ RAGAS_METRICS = (
     "non_llm_string_similarity",
 )
 OWN_METRICS = ("hit@1", "hit@5", "mrr", "ndcg@5")
-GROUPS = ("nl", "en", "cross-language")
+# What a professional sees: of the content suggestions (not "consult a colleague"), the share
+# that cite a reference document; of the documents an answer suggests from, the share that are
+# references (both pooled over the cases); and the cases whose answer has at least one
+# suggestion citing a reference.
+ANSWER_METRICS = ("suggestion_precision", "answer_precision", "answer_hit")
+# Groups overlap: near-duplicate cases are also Dutch, English or cross-language ones.
+GROUPS: dict[str, Callable[[Case], bool]] = {
+    "nl": lambda case: case.group == "nl",
+    "en": lambda case: case.group == "en",
+    "cross-language": lambda case: case.group == "cross-language",
+    "near-duplicate": lambda case: not case.out_of_scope and "near-duplicate" in case.tags,
+}
 
 
 @dataclass
 class CaseOutcome:
     case: Case
     result: CoachingResult
+    ranking: list[str]  # the retrieval's document ids, best first (what ranking metrics see)
     scores: dict[str, float] = field(default_factory=dict)
+    # Numerators and denominators of the pooled precisions.
+    counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def retrieved_ids(self) -> list[str]:
-        return [source.id for source in self.result.sources]
+        return self.ranking
+
+    @property
+    def content_suggestions(self) -> list[list[str]]:
+        """The citations of each suggestion that is advice, not "consult a colleague"."""
+        return [s.citations for s in self.result.suggestions if s.kind != "consult"]
+
+    @property
+    def suggested_from(self) -> list[str]:
+        """The documents the answer's advice comes from, in order of first citation."""
+        return list(dict.fromkeys(c for citations in self.content_suggestions for c in citations))
 
     @property
     def response(self) -> str:
@@ -53,7 +78,8 @@ def run_cases(
 ) -> list[CaseOutcome]:
     outcomes = []
     for number, case in enumerate(cases, start=1):
-        outcomes.append(CaseOutcome(case, coach.ask(case.situation, filters=filters, k=5)))
+        answer = coach.answer(case.situation, filters=filters, k=5)
+        outcomes.append(CaseOutcome(case, answer.result, answer.ranking))
         if progress:
             progress(number, len(cases))
     return outcomes
@@ -74,6 +100,7 @@ def score(
             mean([1.0 if c in ids else 0.0 for c in cited]) if cited else 1.0
         )
         if not outcome.case.out_of_scope:
+            _answer_scores(outcome)
             outcome.scores.update(
                 {
                     "hit@1": hit_at(ids, relevant, 1),
@@ -90,13 +117,19 @@ def score(
         judged, failed = judge_scores(judge, coach.retriever.embedder, samples)
         for outcome, scores in zip(in_scope, judged, strict=True):
             outcome.scores.update(scores)
-    names = [*RAGAS_METRICS, *OWN_METRICS, *(JUDGE_METRICS if judge else ())]
+    names = [*RAGAS_METRICS, *OWN_METRICS, "answer_hit", *(JUDGE_METRICS if judge else ())]
 
     def aggregate(selected: list[CaseOutcome]) -> dict[str, float]:
         row = {
             name: round(mean([o.scores[name] for o in selected if name in o.scores]), 4)
             for name in names
         }
+        for name in ("suggestion_precision", "answer_precision"):
+            pooled = ratio(
+                sum(o.counts.get(f"{name}_hits", 0) for o in selected),
+                sum(o.counts.get(f"{name}_items", 0) for o in selected),
+            )
+            row[name] = round(pooled, 4) if pooled is not None else 0.0
         row["cases"] = len(selected)
         return row
 
@@ -107,10 +140,31 @@ def score(
     overall["citation_validity"] = round(mean([o.scores["citation_validity"] for o in outcomes]), 4)
     if judge is not None:
         overall["judge_failures"] = failed
+    hubs = hub_report(
+        [o.suggested_from for o in outcomes],
+        [o.case.reference_context_ids for o in in_scope],
+    )
+    overall["hub_documents"] = sum(1 for row in hubs if row.over)
     by_group = {
-        group: aggregate([o for o in in_scope if o.case.group == group]) for group in GROUPS
+        group: aggregate([o for o in in_scope if wanted(o.case)])
+        for group, wanted in GROUPS.items()
     }
-    return {"overall": overall, "groups": by_group}
+    return {"overall": overall, "groups": by_group, "hubs": [vars(row) for row in hubs]}
+
+
+def _answer_scores(outcome: CaseOutcome) -> None:
+    """Suggestion and answer precision of one in-scope case (None when it suggests nothing)."""
+    relevant = outcome.case.reference_context_ids
+    for name, items in (
+        ("suggestion_precision", outcome.content_suggestions),
+        ("answer_precision", [[doc_id] for doc_id in outcome.suggested_from]),
+    ):
+        total, hits = precision_counts(items, relevant)
+        outcome.counts[f"{name}_items"], outcome.counts[f"{name}_hits"] = total, hits
+        value = ratio(hits, total)
+        if value is not None:
+            outcome.scores[name] = round(value, 4)
+    outcome.scores["answer_hit"] = float(outcome.counts["suggestion_precision_hits"] > 0)
 
 
 def _samples(coach: Coach, outcomes: list[CaseOutcome]) -> list[Any]:
@@ -191,22 +245,43 @@ def corpus_hash(corpus_dir: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def load_thresholds(path: Path) -> dict[str, float]:
+@dataclass(frozen=True)
+class Limits:
+    """What `--check` enforces: floors (at least) and ceilings (at most), per aggregate."""
+
+    floors: dict[str, float] = field(default_factory=dict)
+    ceilings: dict[str, float] = field(default_factory=dict)
+
+
+def load_thresholds(path: Path, suite: str | None = None) -> Limits:
+    """The limits of one suite (`[suites.NAME.floors]`), or the file's top-level `[floors]`."""
     with path.open("rb") as handle:
         data = tomllib.load(handle)
-    floors = data.get("floors", {})
-    return {str(key): float(value) for key, value in floors.items()}
+    table = data.get("suites", {}).get(suite, {}) if suite else data
+
+    def numbers(name: str) -> dict[str, float]:
+        return {str(key): float(value) for key, value in table.get(name, {}).items()}
+
+    return Limits(numbers("floors"), numbers("ceilings"))
 
 
-def check(aggregates: dict[str, float], floors: dict[str, float]) -> list[str]:
-    """Every metric under its floor, as a readable line."""
+def check(aggregates: dict[str, float], limits: Limits | dict[str, float]) -> list[str]:
+    """Every metric under its floor or over its ceiling, as a readable line."""
+    if isinstance(limits, dict):
+        limits = Limits(floors=limits)
     failures = []
-    for name, floor in floors.items():
+    for name, floor in limits.floors.items():
         value = aggregates.get(name)
         if value is None:
             failures.append(f"{name}: not measured (floor {floor})")
         elif value < floor:
             failures.append(f"{name}: {value:.4f} is under its floor {floor}")
+    for name, ceiling in limits.ceilings.items():
+        value = aggregates.get(name)
+        if value is None:
+            failures.append(f"{name}: not measured (ceiling {ceiling})")
+        elif value > ceiling:
+            failures.append(f"{name}: {value:.4f} is over its ceiling {ceiling}")
     return failures
 
 
@@ -226,20 +301,38 @@ def markdown_report(report: dict[str, Any], outcomes: list[CaseOutcome]) -> str:
     lines += [f"| {name} | {value} |" for name, value in overall.items()]
     lines += ["", "## Per language", ""]
     judged = [name for name in JUDGE_METRICS if name in overall]
-    names = [*OWN_METRICS, "id_based_context_recall", "rouge_score", *judged]
+    names = [*OWN_METRICS, *ANSWER_METRICS, "id_based_context_recall", "rouge_score", *judged]
     lines += ["| group | cases | " + " | ".join(names) + " |"]
     lines += ["| --- " * (len(names) + 2) + "|"]
     for group, row in report["aggregates"]["groups"].items():
         lines.append(
             f"| {group} | {row['cases']} | " + " | ".join(str(row[n]) for n in names) + " |"
         )
+    lines += ["", "## Hub documents", ""]
+    lines += [
+        "The documents the answers suggest from most often, against how many cases reference "
+        "them; a document may be in at most 20% of the answers, or in as many as reference it.",
+        "",
+        "| document | answers | share | referenced by | allowed share | over |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for hub in report["aggregates"]["hubs"]:
+        row = HubRow(**hub)
+        lines.append(
+            f"| {row.doc_id} | {row.answers} | {row.share} | {row.referenced_by} | "
+            f"{row.allowed} | {'yes' if row.over else 'no'} |"
+        )
     lines += ["", "## The ten worst cases", ""]
-    lines += ["| case | grounded | expected | retrieved | mrr |", "| --- | --- | --- | --- | --- |"]
+    lines += [
+        "| case | grounded | expected | retrieved | suggested from | mrr |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for o in worst_cases(outcomes):
         expected = ", ".join(o.case.reference_context_ids) or "(out of scope)"
         lines.append(
             f"| {o.case.id} | {o.result.grounded} | {expected} | "
-            f"{', '.join(o.retrieved_ids) or '-'} | {o.scores.get('mrr', '-')} |"
+            f"{', '.join(o.retrieved_ids) or '-'} | {', '.join(o.suggested_from) or '-'} | "
+            f"{o.scores.get('mrr', '-')} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -284,7 +377,9 @@ def html_report(report: dict[str, Any]) -> str:
     bars being the overall value and each language group's."""
     groups = {"all": report["aggregates"]["overall"], **report["aggregates"]["groups"]}
     measured = report["aggregates"]["overall"]
-    metrics = [m for m in (*OWN_METRICS, *RAGAS_METRICS, *JUDGE_METRICS) if m in measured]
+    metrics = [
+        m for m in (*OWN_METRICS, *ANSWER_METRICS, *RAGAS_METRICS, *JUDGE_METRICS) if m in measured
+    ]
     charts = []
     for metric in metrics:
         bars = []
@@ -312,5 +407,18 @@ def html_report(report: dict[str, Any]) -> str:
         "<title>Coach evaluation</title><style>body{font-family:sans-serif;margin:2rem}"
         "figure{display:inline-block;margin:0 2rem 1rem 0}figcaption{font-weight:bold}"
         "</style></head><body><h1>Coach evaluation</h1>"
-        f"<table>{config}</table>" + "".join(charts) + "</body></html>\n"
+        f"<table>{config}</table>" + "".join(charts) + _html_hubs(report) + "</body></html>\n"
+    )
+
+
+def _html_hubs(report: dict[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><td>{row.doc_id}</td><td>{row.answers}</td><td>{row.share}</td>"
+        f"<td>{row.referenced_by}</td><td>{row.allowed}</td>"
+        f"<td>{'yes' if row.over else 'no'}</td></tr>"
+        for row in (HubRow(**hub) for hub in report["aggregates"].get("hubs", []))
+    )
+    return (
+        "<h2>Hub documents</h2><table><tr><th>document</th><th>answers</th><th>share</th>"
+        "<th>referenced by</th><th>allowed share</th><th>over</th></tr>" + rows + "</table>"
     )

@@ -34,3 +34,15 @@ def ndcg_at(ranked: Sequence[str], relevant: Sequence[str], k: int) -> float:
 
 def mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
+
+
+def precision_counts(cited: Sequence[Sequence[str]], relevant: Sequence[str]) -> tuple[int, int]:
+    """(items, items that cite at least one relevant id): for suggestion precision, each item
+    is one suggestion's citations; for answer precision, each item is one document."""
+    wanted = set(relevant)
+    return len(cited), sum(1 for citations in cited if wanted & set(citations))
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    """numerator / denominator, or None (not measured) when there is nothing to divide."""
+    return numerator / denominator if denominator else None

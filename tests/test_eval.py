@@ -78,7 +78,7 @@ def test_eval_scores_for_real_and_passes_its_floors(
     markdown = (tmp_path / "out" / "eval.md").read_text(encoding="utf-8")
     assert "## The ten worst cases" in markdown and "oos-001" in markdown
     html = (tmp_path / "out" / "eval.html").read_text(encoding="utf-8")
-    assert html.count("<svg") == 10 and "<script" not in html and "http" not in html
+    assert html.count("<svg") == 13 and "<script" not in html and "http" not in html
     rows = json.loads((tmp_path / "out" / "compare.json").read_text(encoding="utf-8"))
     variants = {(row["retriever"], row["lessons learned"]) for row in rows}
     assert variants == {(m, w) for m in ("hybrid", "dense", "lexical") for w in ("with", "without")}
@@ -93,7 +93,7 @@ def test_the_gate_fails_with_a_broken_retriever(run_cli: Run, setup: list[str]) 
     broken = {"COACH_FUSION_DENSE_WEIGHT": "0", "COACH_FUSION_LEXICAL_WEIGHT": "0"}
     result = run_cli(*setup, env=broken)
     assert result.returncode == 1
-    assert "under the floor" in result.stderr and "hit@1" in result.stderr
+    assert "is under its floor" in result.stderr and "hit@1" in result.stderr
 
 
 def test_references_to_missing_or_retired_documents_are_refused(
@@ -165,4 +165,4 @@ def test_judge_scores_follow_the_judges_verdicts(
     markdown = (tmp_path / "out" / "eval.md").read_text(encoding="utf-8")
     assert "faithfulness" in markdown
     html = (tmp_path / "out" / "eval.html").read_text(encoding="utf-8")
-    assert html.count("<svg") == 14
+    assert html.count("<svg") == 17
