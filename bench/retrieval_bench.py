@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 MODELS = ("all-MiniLM-L6-v2", "multilingual-e5-small", "use-multilingual-v3")
 GROUPS = ("nl", "en", "cross-language", "all")
 FUSIONS = [
-    Fusion(1.0, lexical, rrf_k) for lexical in (0.25, 0.5, 0.75, 1.0) for rrf_k in (5, 20, 60)
+    Fusion(1.0, items, lexical) for items in (0.0, 0.5, 0.75, 1.0) for lexical in (0.1, 0.2, 0.3)
 ]
 
 
@@ -136,7 +136,8 @@ def compare_models(models: list[str], cases: list[Case], workdir: Path) -> dict[
         for fusion in FUSIONS:
             retriever.fusion = fusion
             scores = quality(retriever, cases, "hybrid")["all"]
-            fusions.append({"lexical_weight": fusion.lexical, "rrf_k": fusion.rrf_k, **scores})
+            weights = {"item_weight": fusion.items, "lexical_weight": fusion.lexical}
+            fusions.append({**weights, **scores})
         entry["fusions"] = fusions
         retriever.fusion = Fusion()
         entry["grounding"] = calibrate(retriever, cases)

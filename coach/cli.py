@@ -528,7 +528,7 @@ def _eval_suite(
             "tuned_on_this_suite": suite.tuned,
             "embedder": embedder.name,
             "fusion": vars(coach.retriever.fusion),
-            "grounding_threshold": coach.grounding_threshold,
+            "calibration": vars(coach.calibration),
             "generator": coach.generator.name,
             "k": 5,
             "corpus_hash": evaluation.corpus_hash(settings.corpus_dir),

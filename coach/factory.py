@@ -38,11 +38,12 @@ def build_coach(settings: Settings, embedder: Embedder | None = None) -> Coach:
             settings.store_location(),
             Fusion(
                 dense=settings.fusion_dense_weight,
+                items=settings.fusion_item_weight,
                 lexical=settings.fusion_lexical_weight,
-                rrf_k=settings.fusion_rrf_k,
             ),
         ),
         didactics=load_didactics(settings.didactics_path()),
         generator=build_generator(settings),
         grounding_threshold=settings.grounding_threshold,
+        grounding_score=settings.grounding_score,
     )

@@ -9,6 +9,17 @@ from coach.result import Suggestion
 
 
 @dataclass(frozen=True)
+class ScoredItem:
+    """An advice item of a document, with its cosine to the situation when the index has it."""
+
+    text: str
+    section: str
+    step: int | None
+    priority: int  # 0 first choice, 1 second, 2 prose (coach.advice)
+    similarity: float | None = None
+
+
+@dataclass(frozen=True)
 class SourceDocument:
     """A retrieved document as a generator sees it: metadata and its text by section."""
 
@@ -19,6 +30,7 @@ class SourceDocument:
     team: str | None
     owner: str | None
     sections: tuple[tuple[str, str], ...]  # (heading, text), in document order
+    items: tuple[ScoredItem, ...] = ()  # its advice items, best fitting first
 
     def text(self) -> str:
         return "\n\n".join(
@@ -30,7 +42,9 @@ class SourceDocument:
 class GenerationRequest:
     situation: str
     language: str
-    documents: tuple[SourceDocument, ...]  # best first; the only citable sources
+    # The documents that bear on the situation enough to suggest from (the engine decides),
+    # best first; the only citable sources.
+    documents: tuple[SourceDocument, ...]
 
 
 @dataclass

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from coach.chunking import Chunk, Chunker, embedding_text
+from coach.advice import ITEM_INDEX, ITEM_RECORD, advice_items, sections_of
+from coach.chunking import HEADING_SEPARATOR, Chunker, embedding_text
 from coach.corpus import Document, Problem, scan_corpus
 from coach.embedding import Embedder
 from coach.errors import CorpusError
@@ -27,6 +29,62 @@ from coach.store import (
 GROUP_CHUNKS = 1024
 
 T = TypeVar("T")
+U = TypeVar("U")
+
+# Besides its chunks, every document's advice items are embedded (records with `record: item`,
+# numbered from ITEM_INDEX), so that a request ranks items by their own fit and embeds nothing
+# but the situation. INDEX_FORMAT is part of each version's hash: an index written before items
+# existed is brought up to date by the next run, document by document.
+INDEX_FORMAT = "chunks+advice-items/1"
+
+
+def indexed_hash(document: Document) -> str:
+    """The version of a document as this code indexes it: its content and the index format."""
+    digest = hashlib.sha256(f"{document.content_hash}:{INDEX_FORMAT}".encode()).hexdigest()
+    return digest[: max(len(document.content_hash), 16)]
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One record to embed: a chunk or an advice item."""
+
+    index: int
+    embed: str  # what the embedder sees
+    text: str  # what the store keeps
+    metadata: dict[str, str | int]
+
+
+def _units(document: Document, chunker: Chunker) -> list[_Unit]:
+    chunks = chunker.chunk(document)
+    units = [
+        _Unit(
+            chunk.index,
+            embedding_text(document.title, chunk),
+            chunk.text,
+            {"chunk_index": chunk.index, "heading_path": chunk.heading_path},
+        )
+        for chunk in chunks
+    ]
+    sections = sections_of(
+        [(chunk.heading_path.split(HEADING_SEPARATOR)[-1], chunk.text) for chunk in chunks]
+    )
+    for number, item in enumerate(advice_items(document.type, sections)):
+        units.append(
+            _Unit(
+                ITEM_INDEX + number,
+                f"{document.title}\n{item.text}",
+                item.text,
+                {
+                    "record": ITEM_RECORD,
+                    "chunk_index": ITEM_INDEX + number,
+                    "heading_path": item.section,
+                    "item_priority": item.priority,
+                    "item_step": item.step or 0,
+                },
+            )
+        )
+    return units
+
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (chunks embedded so far, chunks to embed in this run)."""
@@ -118,7 +176,7 @@ class Indexer:
             changed: list[Document] = []
             for doc_id, document in sorted(wanted.items()):
                 entry = manifest.get(doc_id)
-                if entry is not None and entry.content_hash == document.content_hash:
+                if entry is not None and entry.content_hash == indexed_hash(document):
                     report.unchanged.append(doc_id)
                 else:
                     changed.append(document)
@@ -136,46 +194,39 @@ class Indexer:
         report: IndexReport,
         progress: ProgressCallback | None,
     ) -> None:
-        chunked = [(document, self.chunker.chunk(document)) for document in documents]
-        total = sum(len(chunks) for _, chunks in chunked)
+        chunked = [(document, _units(document, self.chunker)) for document in documents]
+        total = sum(len(units) for _, units in chunked)
         done = 0
         if progress:
             progress(0, total)
         for group in _groups(chunked, self.group_chunks):
-            texts = [
-                embedding_text(document.title, chunk)
-                for document, chunks in group
-                for chunk in chunks
-            ]
+            texts = [unit.embed for _document, units in group for unit in units]
             started = time.perf_counter()
             vectors = iter(self.embedder.embed_passages(texts))
             report.seconds_embedding += time.perf_counter() - started
             records: list[ChunkRecord] = []
-            for document, chunks in group:
-                base = {**document.metadata(), "content_hash": document.content_hash}
-                for chunk in chunks:
+            for document, units in group:
+                version = indexed_hash(document)
+                base = {**document.metadata(), "content_hash": version}
+                for unit in units:
                     records.append(
                         ChunkRecord(
-                            id=chunk_id(document.id, document.content_hash, chunk.index),
-                            text=chunk.text,
+                            id=chunk_id(document.id, version, unit.index),
+                            text=unit.text,
                             embedding=next(vectors),
-                            metadata={
-                                **base,
-                                "chunk_index": chunk.index,
-                                "heading_path": chunk.heading_path,
-                            },
+                            metadata={**base, **unit.metadata},
                         )
                     )
             store.write_chunks(records)
             store.commit(
                 [
-                    ManifestEntry(document.id, document.content_hash, len(chunks), document.path)
-                    for document, chunks in group
+                    ManifestEntry(document.id, indexed_hash(document), len(units), document.path)
+                    for document, units in group
                 ]
             )
-            for document, _chunks in group:
+            for document, _done in group:
                 if document.id in manifest:
-                    store.drop_stale_chunks(document.id, keep_hash=document.content_hash)
+                    store.drop_stale_chunks(document.id, keep_hash=indexed_hash(document))
                     report.updated.append(document.id)
                 else:
                     report.added.append(document.id)
@@ -185,10 +236,10 @@ class Indexer:
                 progress(done, total)
 
 
-def _groups(items: Sequence[tuple[T, list[Chunk]]], size: int) -> list[list[tuple[T, list[Chunk]]]]:
-    """Consecutive items grouped so that each group holds at least `size` chunks (bar the last)."""
-    groups: list[list[tuple[T, list[Chunk]]]] = []
-    current: list[tuple[T, list[Chunk]]] = []
+def _groups(items: Sequence[tuple[T, list[U]]], size: int) -> list[list[tuple[T, list[U]]]]:
+    """Consecutive items grouped so that each group holds at least `size` records (bar the last)."""
+    groups: list[list[tuple[T, list[U]]]] = []
+    current: list[tuple[T, list[U]]] = []
     count = 0
     for item in items:
         current.append(item)

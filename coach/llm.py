@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from coach.advice import plain_text
 from coach.generation import GenerationRequest, GenerationResult, Generator
 from coach.result import KINDS, Suggestion
 
@@ -33,7 +34,7 @@ invent ids, facts, systems, numbers or people that the documents do not contain.
 - kind is one of: improve (do the current work better), innovate (a new way of working), skill \
 (a skill to practise), consult (a colleague to ask: use the document owner).
 - Give 2 to 6 suggestions, best first, each an action the professional can take this week.
-- Write titles and actions in {language}.
+- Write titles and actions in {language}, as plain sentences (no Markdown).
 - If no document bears on the situation, return an empty list of suggestions.
 """
 
@@ -188,7 +189,10 @@ def _checked(answer: _RawAnswer, known: set[str]) -> tuple[list[Suggestion], lis
             continue
         suggestions.append(
             Suggestion(
-                title=raw.title.strip(), action=raw.action.strip(), kind=kind, citations=citations
+                title=plain_text(raw.title),
+                action=plain_text(raw.action),
+                kind=kind,
+                citations=citations,
             )
         )
     if not suggestions:

@@ -15,6 +15,7 @@ _LABELS: dict[str, dict[str, Any]] = {
         "questions": "Vragen om over na te denken",
         "colleagues": "Collega's om te raadplegen",
         "sources": "Bronnen",
+        "related": "Verder lezen (raakt er minder direct aan)",
         "none": "Geen suggesties: de documenten gaan niet over deze situatie.",
         "kind": {
             "improve": "verbeteren",
@@ -28,6 +29,7 @@ _LABELS: dict[str, dict[str, Any]] = {
         "questions": "Questions to reflect on",
         "colleagues": "Colleagues to consult",
         "sources": "Sources",
+        "related": "Related reading (bears on it less directly)",
         "none": "No suggestions: the documents do not cover this situation.",
         "kind": {
             "improve": "improve",
@@ -72,6 +74,10 @@ def render_result(console: Console, result: CoachingResult) -> None:
                 source.id, source.type, source.language, source.team or "", f"{source.score:.3f}"
             )
         console.print(table)
+    if result.related:
+        console.print(f"\n[bold]{labels['related']}[/]")
+        for source in result.related:
+            console.print(f"  \u2022 {source.title} ({source.id})", markup=False, highlight=False)
     timings = result.timings_ms
     console.print(
         f"[dim]{result.generator}; retrieval {timings.retrieval:.0f} ms, "

@@ -54,7 +54,9 @@ class CoachingResult(BaseModel):
     suggestions: list[Suggestion]
     didactic_questions: list[DidacticQuestionOut]
     colleagues: list[Colleague]
-    sources: list[Source]
+    sources: list[Source]  # the documents the answer suggests from, best first
+    # Documents that bear on it less: shown apart as further reading, never cited.
+    related: list[Source] = Field(default_factory=list)
     generator: str
     notes: list[str]
     timings_ms: Timings

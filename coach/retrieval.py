@@ -10,6 +10,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from coach.advice import ITEM_RECORD
 from coach.embedding import Embedder
 from coach.language import detect_language
 from coach.lexical import LexicalIndex
@@ -20,6 +21,9 @@ MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
 DOC_TYPES = ("procedure", "lesson")
 # Indexes up to this many chunks are searched in memory (about 2 KB per chunk at 512-d).
 MEMORY_CHUNKS = 200_000
+# How many same-language documents, nearest by dense, set the lexical share a document in the
+# other language gets.
+NEUTRAL_NEIGHBOURS = 5
 
 
 @dataclass(frozen=True)
@@ -47,22 +51,26 @@ class Filters:
 
 @dataclass(frozen=True)
 class Fusion:
-    """Weighted reciprocal rank fusion. The defaults come from measurement on the evaluation
-    situations (bench/retrieval_bench.py, README): BM25 cannot bridge languages, so it weighs
-    half as much as the multilingual dense ranking; a small rrf_k lets the top ranks decide."""
+    """How hybrid retrieval scores a document: a weighted sum of three pieces of evidence on
+    one absolute scale, so that the score also says how well a document fits (the engine
+    decides what to suggest from on it).
+
+    - `dense`: the cosine of its best chunk to the situation;
+    - `items`: the cosine of its best advice item (the item itself fits, not just its section);
+    - `lexical`: the BM25 of its best chunk relative to the best document in the situation's
+      language. A document in the other language cannot match the words (each side is stemmed
+      in its own language), so it gets the mean lexical share of the five same-language
+      documents nearest to the situation: never a penalty for its language.
+
+    The weights were chosen on the sample suite's 67 in-scope cases (`bench/retrieval_bench.py`;
+    README) and are reported on a held-out organisation as well."""
 
     dense: float = 1.0
-    lexical: float = 0.5
-    rrf_k: int = 5
+    items: float = 1.0
+    lexical: float = 0.2
 
-    def score(self, dense_rank: int | None, lexical_rank: int | None) -> float:
-        total = 0.0
-        if dense_rank is not None:
-            total += self.dense / (self.rrf_k + dense_rank)
-        if lexical_rank is not None:
-            total += self.lexical / (self.rrf_k + lexical_rank)
-        best = (self.dense + self.lexical) / (self.rrf_k + 1)
-        return total / best if best else 0.0
+    def score(self, similarity: float, item_similarity: float, lexical: float) -> float:
+        return self.dense * similarity + self.items * item_similarity + self.lexical * lexical
 
 
 @dataclass
@@ -74,9 +82,21 @@ class DocumentHit:
     score: float = 0.0
     similarity: float | None = None  # cosine of its best chunk to the query (dense)
     lexical_score: float | None = None  # BM25 of its best chunk
+    lexical_share: float = 0.0  # the lexical evidence fusion used, 0..1
     dense_rank: int | None = None  # 1-based, among documents
     lexical_rank: int | None = None
     chunks: list[ChunkHit] = field(default_factory=list)
+    # Its advice items with their cosine to the query, best first (empty when the index has no
+    # item vectors in memory: the composer then ranks items by shared terms).
+    items: list[tuple[ChunkHit, float]] = field(default_factory=list)
+
+    @property
+    def item_similarity(self) -> float | None:
+        return self.items[0][1] if self.items else None
+
+    @property
+    def language(self) -> str:
+        return str(self.metadata.get("language", ""))
 
 
 @dataclass(frozen=True)
@@ -112,6 +132,9 @@ class Retriever:
         self._columns: dict[str, NDArray[Any]] = {}
         self._matrix: NDArray[np.float32] | None = None  # chunk vectors, when searched in memory
         self._by_document: dict[str, list[int]] = {}
+        self._items: list[ChunkHit] = []  # advice items, with their vectors when in memory
+        self._item_matrix: NDArray[np.float32] | None = None
+        self._items_by_document: dict[str, list[int]] = {}
         self._reload = threading.Lock()
         # One query embedding at a time: the models already use both cores for one text, and
         # concurrent calls only fight over them.
@@ -140,14 +163,26 @@ class Retriever:
         in_memory = store.chunk_count() <= self.memory_chunks
         if in_memory:
             hits, matrix = store.snapshot()
-            active = [i for i, hit in enumerate(hits) if hit.metadata.get("status") == "active"]
-            chunks = [hits[i] for i in active]
-            matrix = matrix[active] if len(active) else matrix[:0]
             norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-            self._matrix = (matrix / np.where(norms == 0, 1, norms)).astype(np.float32)
+            matrix = (matrix / np.where(norms == 0, 1, norms)).astype(np.float32)
+            active = [i for i, hit in enumerate(hits) if hit.metadata.get("status") == "active"]
+            rows = [i for i in active if not _is_item(hits[i])]
+            item_rows = [i for i in active if _is_item(hits[i])]
+            chunks = [hits[i] for i in rows]
+            self._matrix = matrix[rows] if rows else matrix[:0]
+            self._items = [hits[i] for i in item_rows]
+            self._item_matrix = matrix[item_rows] if item_rows else matrix[:0]
         else:
-            chunks = [hit for hit in store.get_chunks() if hit.metadata.get("status") == "active"]
-            self._matrix = None
+            chunks = [
+                hit
+                for hit in store.get_chunks()
+                if hit.metadata.get("status") == "active" and not _is_item(hit)
+            ]
+            self._matrix = self._item_matrix = None
+            self._items = []
+        self._items_by_document = {}
+        for position, hit in enumerate(self._items):
+            self._items_by_document.setdefault(hit.doc_id, []).append(position)
         self._lexical = LexicalIndex(chunks)
         self._columns = {
             key: np.array([str(hit.metadata.get(key)) for hit in chunks], dtype=object)
@@ -176,13 +211,65 @@ class Retriever:
         lexical: list[tuple[ChunkHit, float]] = []
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+        vector: list[float] | None = None
         if mode in ("hybrid", "dense"):
-            dense = self._dense_hits(store, query, filters, max(self.candidates, 4 * k))
+            with self._embedding:
+                vector = self.embedder.embed_query(query)
+            dense = self._dense_hits(store, vector, filters, max(self.candidates, 4 * k))
         if mode in ("hybrid", "lexical"):
             lexical = self._lexical_hits(query, language, filters, max(self.candidates, 4 * k))
-        documents = self._fuse(dense, lexical)[:k]
+        documents = self._group(dense, lexical)
+        if vector is not None:
+            self._measure(documents, np.asarray(vector, dtype=np.float32))
+        self._score(documents, mode, language)
+        documents = sorted(documents, key=lambda document: (-document.score, document.doc_id))[:k]
         top = max((1.0 - hit.distance for hit in dense), default=0.0) if mode != "lexical" else None
         return Retrieval(language=language, documents=documents, top_similarity=top)
+
+    def _measure(self, documents: list[DocumentHit], query: NDArray[np.float32]) -> None:
+        """Complete each candidate's dense evidence in memory: the cosine of its best chunk
+        (also for one found by BM25 alone) and of each advice item, best first."""
+        for document in documents:
+            rows = self._by_document.get(document.doc_id, [])
+            if self._matrix is not None and rows:
+                best = float(np.max(self._matrix[rows] @ query))
+                document.similarity = max(document.similarity or -1.0, best)
+            items = self._items_by_document.get(document.doc_id, [])
+            if self._item_matrix is not None and items:
+                scores = (self._item_matrix[items] @ query).tolist()
+                ranked = sorted(zip(items, scores, strict=True), key=lambda pair: -pair[1])
+                document.items = [(self._items[row], float(score)) for row, score in ranked]
+
+    def _score(self, documents: list[DocumentHit], mode: Mode, language: str) -> None:
+        if mode == "dense":
+            for document in documents:
+                document.score = document.similarity or 0.0
+            return
+        same = [d.lexical_score or 0.0 for d in documents if d.language in ("", language)]
+        best_lexical = max(same, default=0.0) or 1.0
+        if mode == "lexical":
+            for document in documents:
+                document.score = (document.lexical_score or 0.0) / best_lexical
+            return
+        for document in documents:
+            if document.language in ("", language):
+                document.lexical_share = (document.lexical_score or 0.0) / best_lexical
+        # A document in the other language gets the lexical share that the same-language
+        # documents nearest to the query (by dense) typically get: neither a penalty for its
+        # language nor a bonus no same-language document of its standing would earn.
+        nearest = sorted(
+            (d for d in documents if d.language in ("", language)),
+            key=lambda d: -(d.similarity or 0.0),
+        )[:NEUTRAL_NEIGHBOURS]
+        neutral = float(np.mean([d.lexical_share for d in nearest])) if nearest else 0.0
+        for document in documents:
+            similarity = document.similarity or 0.0
+            if document.language not in ("", language):
+                document.lexical_share = neutral
+            item = document.item_similarity
+            document.score = self.fusion.score(
+                similarity, similarity if item is None else item, document.lexical_share
+            )
 
     def document_chunks(self, doc_ids: Iterable[str]) -> dict[str, list[ChunkHit]]:
         """All chunks of these documents, in document order."""
@@ -201,28 +288,29 @@ class Retriever:
         where = {"doc_id": ids[0]} if len(ids) == 1 else {"doc_id": {"$in": ids}}
         result: dict[str, list[ChunkHit]] = {doc_id: [] for doc_id in ids}
         for hit in store.get_chunks(where):
-            result[hit.doc_id].append(hit)
+            if not _is_item(hit):
+                result[hit.doc_id].append(hit)
         for hits in result.values():
             hits.sort(key=lambda hit: int(hit.metadata.get("chunk_index", 0)))
         return result
 
     def _dense_hits(
-        self, store: ChunkStore, query: str, filters: Filters, n: int
+        self, store: ChunkStore, vector: list[float], filters: Filters, n: int
     ) -> list[ChunkHit]:
         """Nearest chunks, in memory or from Chroma. With filters on Chroma, over-fetch and
         filter here first: a `where` clause is about ten times slower; it is the fallback when
-        too few hits pass."""
-        with self._embedding:
-            vector = self.embedder.embed_query(query)
+        too few hits pass. Advice items share the collection and are skipped here."""
         if self._matrix is not None:
             return self._nearest_in_memory(vector, filters, n)
         where = filters.where()
-        if where is None:
-            return store.query(vector, k=n)
-        hits = [hit for hit in store.query(vector, k=4 * n) if filters.allows(hit.metadata)]
-        if len(hits) >= n:
+        hits = [
+            hit
+            for hit in store.query(vector, k=4 * n)
+            if filters.allows(hit.metadata) and not _is_item(hit)
+        ]
+        if len(hits) >= n or where is None:
             return hits[:n]
-        return store.query(vector, k=n, where=where)
+        return [hit for hit in store.query(vector, k=4 * n, where=where) if not _is_item(hit)][:n]
 
     def _nearest_in_memory(self, vector: list[float], filters: Filters, n: int) -> list[ChunkHit]:
         assert self._matrix is not None and self._lexical is not None
@@ -261,9 +349,10 @@ class Retriever:
         hits = self._lexical.search(query, language, n, self._mask(filters))
         return [(self._lexical.chunks[hit.position], hit.score) for hit in hits]
 
-    def _fuse(
+    def _group(
         self, dense: list[ChunkHit], lexical: list[tuple[ChunkHit, float]]
     ) -> list[DocumentHit]:
+        """The candidate documents of both rankings, with their ranks and best chunks."""
         documents: dict[str, DocumentHit] = {}
         seen: dict[str, set[str]] = {}
 
@@ -296,9 +385,12 @@ class Retriever:
                 document.lexical_score = score
             add_chunk(document, chunk)
         for document in documents.values():
-            document.score = self.fusion.score(document.dense_rank, document.lexical_rank)
             document.chunks = _best_chunks(document.chunks, self.chunks_per_document)
-        return sorted(documents.values(), key=lambda document: (-document.score, document.doc_id))
+        return list(documents.values())
+
+
+def _is_item(hit: ChunkHit) -> bool:
+    return hit.metadata.get("record") == ITEM_RECORD
 
 
 def _best_chunks(chunks: list[ChunkHit], limit: int) -> list[ChunkHit]:

@@ -56,11 +56,24 @@ class Settings(BaseSettings):
             "the threshold calibrated for the embedding model."
         ),
     )
-    fusion_dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking.")
-    fusion_lexical_weight: float = Field(
-        0.5, ge=0, description="Weight of the BM25 ranking (measured best for USE: 0.5)."
+    grounding_score: float | None = Field(
+        None,
+        ge=-3.0,
+        le=3.0,
+        description=(
+            "Hybrid score the best document needs for a situation to count as covered; unset "
+            "uses the one calibrated for the embedding model."
+        ),
     )
-    fusion_rrf_k: int = Field(5, ge=1, le=1000, description="Reciprocal rank fusion constant.")
+    fusion_dense_weight: float = Field(
+        1.0, ge=0, description="Weight of a document's best chunk cosine in hybrid retrieval."
+    )
+    fusion_item_weight: float = Field(
+        1.0, ge=0, description="Weight of a document's best advice item cosine."
+    )
+    fusion_lexical_weight: float = Field(
+        0.2, ge=0, description="Weight of a document's BM25, relative to the best document's."
+    )
     llm_base_url: str | None = Field(
         None,
         description=(

@@ -36,7 +36,7 @@ Klanten belden drie of vier keer over dezelfde storing omdat niemand ze terugbel
 Terugbelverzoeken stonden op briefjes en in de mailbox van wie toevallig opnam.
 
 ## Wat werkte
-- Elk terugbelverzoek als taak in Topdesk zetten met een deadline van 2 uur.
+- Elk terugbelverzoek als **taak in Topdesk** zetten met een deadline van 2 uur.
 - Om 11:00 en 15:00 een korte check van openstaande terugbeltaken door de teamleider.
 
 ## Wat werkte niet

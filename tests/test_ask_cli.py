@@ -45,7 +45,7 @@ def test_json_output_is_exactly_the_schema(run_cli: Run, indexed: tuple[Path, Pa
     data = json.loads(result.stdout)  # nothing but the JSON on stdout
     assert set(data) == {
         "situation", "language", "grounded", "suggestions", "didactic_questions",
-        "colleagues", "sources", "generator", "notes", "timings_ms",
+        "colleagues", "sources", "related", "generator", "notes", "timings_ms",
     }  # fmt: skip
     assert data["grounded"] is True and data["language"] == "nl"
     source_ids = {source["id"] for source in data["sources"]}

@@ -97,3 +97,30 @@ def test_filters_reach_the_sources(coach: Coach) -> None:
 def test_bad_requests_say_what_to_fix(coach: Coach, situation: str, k: int, message: str) -> None:
     with pytest.raises(InvalidRequestError, match=message):
         coach.ask(situation, k=k)
+
+
+def test_an_answer_suggests_only_from_what_fits_and_lists_related_reading_apart(
+    coach: Coach,
+) -> None:
+    result = coach.ask(CALLBACKS)
+    cited = {c for s in result.suggestions for c in s.citations}
+    assert cited == {"les-terugbellen-klanten"} == {s.id for s in result.sources}
+    # The expense claim procedure has nothing to do with call-backs: not suggested from.
+    assert "proc-expense-claims" not in cited
+    assert not {s.id for s in result.related} & cited
+    # The lesson's advice, as clean text: no Markdown markers reach the reader.
+    actions = [s.action for s in result.suggestions]
+    assert "Elk terugbelverzoek als taak in Topdesk zetten met een deadline van 2 uur." in actions
+    assert not any(marker in action for action in actions for marker in ("**", "__", "`"))
+    # Narrative ("what happened") is never offered as advice.
+    assert not any("briefjes" in action for action in actions)
+
+
+def test_a_document_in_the_other_language_is_not_pushed_down_for_its_language(
+    coach: Coach,
+) -> None:
+    dutch = "Na het plaatsen van een warmtepomp klagen klanten dat het huis koud blijft."
+    result = coach.ask(dutch)
+    assert result.language == "nl" and result.grounded
+    assert result.sources[0].id == "les-heat-pump-curve" and result.sources[0].language == "en"
+    assert any("heating curve" in s.action for s in result.suggestions)

@@ -89,8 +89,12 @@ def test_eval_scores_for_real_and_passes_its_floors(
 
 
 def test_the_gate_fails_with_a_broken_retriever(run_cli: Run, setup: list[str]) -> None:
-    # Both fusion weights 0: every document scores the same, so the ranking is by id alone.
-    broken = {"COACH_FUSION_DENSE_WEIGHT": "0", "COACH_FUSION_LEXICAL_WEIGHT": "0"}
+    # Every fusion weight 0: every document scores the same, so the ranking is by id alone.
+    broken = {
+        "COACH_FUSION_DENSE_WEIGHT": "0",
+        "COACH_FUSION_ITEM_WEIGHT": "0",
+        "COACH_FUSION_LEXICAL_WEIGHT": "0",
+    }
     result = run_cli(*setup, env=broken)
     assert result.returncode == 1
     assert "is under its floor" in result.stderr and "hit@1" in result.stderr
@@ -166,3 +170,51 @@ def test_judge_scores_follow_the_judges_verdicts(
     assert "faithfulness" in markdown
     html = (tmp_path / "out" / "eval.html").read_text(encoding="utf-8")
     assert html.count("<svg") == 17
+
+
+def test_suites_run_side_by_side_and_the_gate_names_the_suite(run_cli: Run, tmp_path: Path) -> None:
+    corpus = CorpusBuilder(tmp_path / "corpus")
+    write_coaching_corpus(corpus)
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(c) for c in CASES) + "\n", "utf-8")
+    (tmp_path / "b.jsonl").write_text(json.dumps(CASES[1]) + "\n", "utf-8")
+    suites = f"""
+[suites.tuned]
+corpus = "{corpus.root}"
+dataset = "{tmp_path / "a.jsonl"}"
+index = "{tmp_path / "index-a"}"
+tuned = true
+[suites.tuned.floors]
+"hit@1" = 0.9
+[suites.tuned.ceilings]
+hub_documents = 0
+[suites.heldout]
+corpus = "{corpus.root}"
+dataset = "{tmp_path / "b.jsonl"}"
+index = "{tmp_path / "index-b"}"
+[suites.heldout.floors]
+suggestion_precision = 1.01
+"""
+    (tmp_path / "suites.toml").write_text(suites, encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["eval", "--thresholds", str(tmp_path / "suites.toml"), "--out", str(out), "--check"]
+    result = run_cli(*args)
+    # Only the held-out suite's impossible floor fails, and the message names its suite.
+    assert result.returncode == 1, result.stderr
+    assert "past its limit: heldout: suggestion_precision" in result.stderr
+    assert "past its limit: tuned" not in result.stderr
+    tuned = json.loads((out / "tuned" / "eval.json").read_text(encoding="utf-8"))
+    heldout = json.loads((out / "heldout" / "eval.json").read_text(encoding="utf-8"))
+    assert tuned["config"]["tuned_on_this_suite"] is True
+    assert heldout["config"]["tuned_on_this_suite"] is False
+    assert tuned["aggregates"]["overall"]["cases"] == 2
+    assert heldout["aggregates"]["overall"]["cases"] == 1
+    # What a professional sees is measured: precision of the suggestions, and the hub table.
+    overall = tuned["aggregates"]["overall"]
+    assert 0.0 <= overall["suggestion_precision"] <= 1.0 and overall["hub_documents"] == 0
+    markdown = (out / "tuned" / "eval.md").read_text(encoding="utf-8")
+    assert "## Hub documents" in markdown and "suggestion_precision" in markdown
+    # One suite alone, by name; an unknown name is refused with the known ones.
+    only = run_cli(*args[:-1], "--suite", "heldout")
+    assert only.returncode == 0, only.stderr
+    unknown = run_cli(*args, "--suite", "nope")
+    assert unknown.returncode == 2 and "defines tuned, heldout" in unknown.stderr

@@ -116,3 +116,21 @@ def test_lexical_index_follows_incremental_indexing(
     indexer.run(corpus.root)
     for mode in MODES:
         assert "proc-werkbon-afronden" not in ids(retriever, "zonnepanelen omvormer", mode=mode)
+
+
+def test_advice_items_are_scored_apart_from_the_chunks(retriever: Retriever) -> None:
+    situation = "Klanten bellen steeds opnieuw omdat niemand ze terugbelt over hun storing"
+    documents = retriever.search(situation, k=3).documents
+    # Item records never stand in for a document's chunks, on either search path.
+    assert all(hit.metadata.get("record") != "item" for d in documents for hit in d.chunks)
+    top = documents[0]
+    if retriever.memory_chunks == 0:  # through Chroma: items are not read, shared terms rank them
+        assert top.items == []
+        return
+    texts = [hit.text for hit, _ in top.items]
+    scores = [score for _, score in top.items]
+    assert texts and scores == sorted(scores, reverse=True)
+    assert "Leg elk terugbelverzoek vast in Topdesk, nooit op papier of in de mail." in texts
+    # Only advice: the lesson's story ("what happened") is not an item, and markup is gone.
+    assert not any("briefjes" in text or "**" in text for text in texts)
+    assert top.item_similarity == scores[0]

@@ -20,6 +20,7 @@ const TEXT = {
     "stage.generation": "Suggesties opstellen", "stage.questions": "Reflectievragen kiezen",
     "result.suggestions": "Suggesties", "result.questions": "Vragen om over na te denken",
     "result.colleagues": "Collega's om te raadplegen", "result.sources": "Bronnen",
+    "result.related": "Verder lezen", "result.relatedHint": "Deze documenten raken minder direct aan je situatie; de suggesties komen er niet uit.",
     "result.why": "Waarom deze vraag", "result.cites": "Bron:", "result.notes": "Opmerkingen",
     "kind.improve": "Verbeteren", "kind.innovate": "Vernieuwen", "kind.skill": "Vaardigheid",
     "kind.consult": "Raadplegen",
@@ -87,6 +88,7 @@ const TEXT = {
     "stage.generation": "Writing suggestions", "stage.questions": "Choosing reflective questions",
     "result.suggestions": "Suggestions", "result.questions": "Questions to reflect on",
     "result.colleagues": "Colleagues to consult", "result.sources": "Sources",
+    "result.related": "Related reading", "result.relatedHint": "These documents bear on your situation less directly; no suggestion comes from them.",
     "result.why": "Why this question", "result.cites": "Source:", "result.notes": "Notes",
     "kind.improve": "Improve", "kind.innovate": "Innovate", "kind.skill": "Skill",
     "kind.consult": "Consult",
@@ -436,6 +438,13 @@ function renderResult(result, sessionId) {
     parts.push(h("ul", {}, result.colleagues.map((c) => h("li", {}, c.owner, " — ",
       c.documents.map((id, i) => [i ? ", " : "", h("a", { href: `#/doc/${encodeURIComponent(id)}` }, titleOf(result, id))])))));
   }
+  if (result.related && result.related.length) {
+    parts.push(h("section", { class: "related", "aria-labelledby": "related-title" },
+      h("h2", { id: "related-title" }, t("result.related")),
+      h("p", { class: "meta" }, t("result.relatedHint")),
+      h("ul", {}, result.related.map((s) => h("li", {},
+        h("a", { href: `#/doc/${encodeURIComponent(s.id)}`, class: "related-doc" }, s.title))))));
+  }
   if (result.notes && result.notes.length) {
     parts.push(h("h2", {}, t("result.notes")), h("ul", {}, result.notes.map((n) => h("li", {}, n))));
   }
@@ -443,7 +452,7 @@ function renderResult(result, sessionId) {
   return h("div", {}, parts);
 }
 function titleOf(result, id) {
-  const source = result.sources.find((s) => s.id === id);
+  const source = result.sources.find((s) => s.id === id) || (result.related || []).find((s) => s.id === id);
   return source ? source.title : id;
 }
 
