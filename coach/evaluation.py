@@ -338,6 +338,7 @@ def markdown_report(report: dict[str, Any], outcomes: list[CaseOutcome]) -> str:
 
 
 COMPARE_METRICS = ("hit@1", "hit@5", "mrr", "ndcg@5", "id_based_context_recall", "rouge_score")
+CROSS_METRICS = ("hit@1", "hit@5", "mrr")
 VARIANTS = [(mode, lessons) for lessons in (True, False) for mode in MODES]
 
 
@@ -350,13 +351,15 @@ def compare(coach: Coach, cases: list[Case]) -> list[dict[str, Any]]:
             coach.retriever.mode = mode
             filters = None if lessons else Filters(type="procedure")
             outcomes = run_cases(coach, cases, filters=filters)
-            overall = score(coach, outcomes)["overall"]
+            scored = score(coach, outcomes)
+            overall, cross = scored["overall"], scored["groups"]["cross-language"]
             rows.append(
                 {
                     "retriever": mode,
                     "lessons learned": "with" if lessons else "without",
                     **{name: overall[name] for name in COMPARE_METRICS},
                     "out_of_scope_accuracy": overall["out_of_scope_accuracy"],
+                    **{f"cross-language {name}": cross[name] for name in CROSS_METRICS},
                 }
             )
     finally:

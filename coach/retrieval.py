@@ -105,6 +105,7 @@ class Retrieval:
     documents: list[DocumentHit]
     # The best dense cosine over all candidates (0.0 when none); None when no dense search ran.
     top_similarity: float | None
+    mode: Mode = "hybrid"  # what the documents' scores are: hybrid, a cosine, or BM25 share
 
 
 class Retriever:
@@ -224,7 +225,7 @@ class Retriever:
         self._score(documents, mode, language)
         documents = sorted(documents, key=lambda document: (-document.score, document.doc_id))[:k]
         top = max((1.0 - hit.distance for hit in dense), default=0.0) if mode != "lexical" else None
-        return Retrieval(language=language, documents=documents, top_similarity=top)
+        return Retrieval(language=language, documents=documents, top_similarity=top, mode=mode)
 
     def _measure(self, documents: list[DocumentHit], query: NDArray[np.float32]) -> None:
         """Complete each candidate's dense evidence in memory: the cosine of its best chunk

@@ -124,3 +124,14 @@ def test_a_document_in_the_other_language_is_not_pushed_down_for_its_language(
     assert result.language == "nl" and result.grounded
     assert result.sources[0].id == "les-heat-pump-curve" and result.sources[0].language == "en"
     assert any("heating curve" in s.action for s in result.suggestions)
+
+
+def test_a_document_that_bears_on_it_less_is_related_reading_not_a_source(coach: Coach) -> None:
+    mixed = (
+        "Klanten bellen over een storing en willen teruggebeld worden; "
+        "hoe registreer ik de melding?"
+    )
+    result = coach.ask(mixed)
+    assert [s.id for s in result.sources] == ["proc-storing-melden"]
+    assert "les-terugbellen-klanten" in [s.id for s in result.related]
+    assert {c for s in result.suggestions for c in s.citations} == {"proc-storing-melden"}

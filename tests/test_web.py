@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,10 @@ from playwright.sync_api import Browser, Page, expect  # noqa: E402
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 GROUNDED = "Klanten bellen ons steeds opnieuw over dezelfde storing omdat niemand terugbelt."
+# Two documents bear on it: the registration procedure best, the call-back lesson less directly.
+MIXED = (
+    "Klanten bellen over een storing en willen teruggebeld worden; hoe registreer ik de melding?"
+)
 OUT_OF_SCOPE = "Mijn buurman maakt al weken ruzie over de schutting tussen onze tuinen."
 
 
@@ -121,6 +126,10 @@ def test_professional_asks_reads_a_citation_gives_feedback_and_records_a_lesson(
     )
     expect(page.locator(".questions li").first).to_contain_text("Waarom deze vraag")
     shot(page, "professional-answer.png")
+    # One document fits this situation: nothing else is offered, and the advice is clean text
+    # (the corpus has Markdown emphasis in it).
+    expect(page.locator("section.related")).to_have_count(0)
+    assert "**" not in page.locator("#answer").inner_text()
 
     citation = suggestion.locator("a.citation").first
     cited_title = citation.inner_text()
@@ -323,3 +332,18 @@ def test_local_mode_needs_no_key(page: Page, tmp_path: Path) -> None:
             expect(nav.get_by_role("link", name=name, exact=True)).to_be_visible()
         ask(page, GROUNDED)
         expect(page.locator(".suggestion").first).to_be_visible(timeout=30_000)
+
+
+def test_related_reading_stands_apart_from_the_suggestions(page: Page, service: Service) -> None:
+    sign_in(page, service, "pro")
+    ask(page, MIXED)
+    expect(page.locator(".suggestion").first).to_be_visible(timeout=30_000)
+    related = page.locator("section.related")
+    expect(related.get_by_role("heading", name="Verder lezen")).to_be_visible()
+    link = related.locator("a.related-doc").first
+    expect(link).to_have_attribute("href", re.compile("^#/doc/"))
+    # No suggestion cites related reading: it is a pointer, not advice.
+    title = link.inner_text()
+    expect(page.locator(".suggestion a.citation", has_text=title)).to_have_count(0)
+    link.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
