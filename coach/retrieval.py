@@ -90,9 +90,11 @@ class DocumentHit:
     # item vectors in memory: the composer then ranks items by shared terms).
     items: list[tuple[ChunkHit, float]] = field(default_factory=list)
 
+    best_item: float | None = None  # the cosine of its best advice item, when measured
+
     @property
     def item_similarity(self) -> float | None:
-        return self.items[0][1] if self.items else None
+        return self.items[0][1] if self.items else self.best_item
 
     @property
     def language(self) -> str:
@@ -133,9 +135,10 @@ class Retriever:
         self._columns: dict[str, NDArray[Any]] = {}
         self._matrix: NDArray[np.float32] | None = None  # chunk vectors, when searched in memory
         self._by_document: dict[str, list[int]] = {}
+        self._chunk_rows: dict[str, NDArray[np.intp]] = {}  # the same, as index arrays
         self._items: list[ChunkHit] = []  # advice items, with their vectors when in memory
         self._item_matrix: NDArray[np.float32] | None = None
-        self._items_by_document: dict[str, list[int]] = {}
+        self._item_rows: dict[str, NDArray[np.intp]] = {}
         self._reload = threading.Lock()
         # One query embedding at a time: the models already use both cores for one text, and
         # concurrent calls only fight over them.
@@ -181,9 +184,12 @@ class Retriever:
             ]
             self._matrix = self._item_matrix = None
             self._items = []
-        self._items_by_document = {}
+        items_by_document: dict[str, list[int]] = {}
         for position, hit in enumerate(self._items):
-            self._items_by_document.setdefault(hit.doc_id, []).append(position)
+            items_by_document.setdefault(hit.doc_id, []).append(position)
+        self._item_rows = {
+            d: np.asarray(rows, dtype=np.intp) for d, rows in items_by_document.items()
+        }
         self._lexical = LexicalIndex(chunks)
         self._columns = {
             key: np.array([str(hit.metadata.get(key)) for hit in chunks], dtype=object)
@@ -192,6 +198,9 @@ class Retriever:
         self._by_document = {}
         for position, hit in enumerate(chunks):
             self._by_document.setdefault(hit.doc_id, []).append(position)
+        self._chunk_rows = {
+            d: np.asarray(rows, dtype=np.intp) for d, rows in self._by_document.items()
+        }
         self._store = store
 
     def search(
@@ -212,34 +221,49 @@ class Retriever:
         lexical: list[tuple[ChunkHit, float]] = []
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
-        vector: list[float] | None = None
+        query_vector: NDArray[np.float32] | None = None
+        chunk_scores: NDArray[np.float32] | None = None
         if mode in ("hybrid", "dense"):
             with self._embedding:
-                vector = self.embedder.embed_query(query)
-            dense = self._dense_hits(store, vector, filters, max(self.candidates, 4 * k))
+                query_vector = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
+            if self._matrix is not None:
+                chunk_scores = self._matrix @ query_vector
+            n = max(self.candidates, 4 * k)
+            dense = self._dense_hits(store, query_vector, chunk_scores, filters, n)
         if mode in ("hybrid", "lexical"):
             lexical = self._lexical_hits(query, language, filters, max(self.candidates, 4 * k))
         documents = self._group(dense, lexical)
-        if vector is not None:
-            self._measure(documents, np.asarray(vector, dtype=np.float32))
+        item_scores: NDArray[np.float32] | None = None
+        if query_vector is not None and self._item_matrix is not None:
+            item_scores = self._item_matrix @ query_vector
+        self._measure(documents, chunk_scores, item_scores)
         self._score(documents, mode, language)
         documents = sorted(documents, key=lambda document: (-document.score, document.doc_id))[:k]
+        if item_scores is not None:
+            for document in documents:
+                rows = self._item_rows.get(document.doc_id)
+                if rows is not None:
+                    order = rows[np.argsort(-item_scores[rows], kind="stable")]
+                    document.items = [(self._items[i], float(item_scores[i])) for i in order]
         top = max((1.0 - hit.distance for hit in dense), default=0.0) if mode != "lexical" else None
         return Retrieval(language=language, documents=documents, top_similarity=top, mode=mode)
 
-    def _measure(self, documents: list[DocumentHit], query: NDArray[np.float32]) -> None:
-        """Complete each candidate's dense evidence in memory: the cosine of its best chunk
-        (also for one found by BM25 alone) and of each advice item, best first."""
+    def _measure(
+        self,
+        documents: list[DocumentHit],
+        chunk_scores: NDArray[np.float32] | None,
+        item_scores: NDArray[np.float32] | None,
+    ) -> None:
+        """Complete each candidate's dense evidence from the in-memory scores: the cosine of
+        its best chunk (also for one found by BM25 alone) and of its best advice item."""
         for document in documents:
-            rows = self._by_document.get(document.doc_id, [])
-            if self._matrix is not None and rows:
-                best = float(np.max(self._matrix[rows] @ query))
+            rows = self._chunk_rows.get(document.doc_id)
+            if chunk_scores is not None and rows is not None:
+                best = float(chunk_scores[rows].max())
                 document.similarity = max(document.similarity or -1.0, best)
-            items = self._items_by_document.get(document.doc_id, [])
-            if self._item_matrix is not None and items:
-                scores = (self._item_matrix[items] @ query).tolist()
-                ranked = sorted(zip(items, scores, strict=True), key=lambda pair: -pair[1])
-                document.items = [(self._items[row], float(score)) for row, score in ranked]
+            items = self._item_rows.get(document.doc_id)
+            if item_scores is not None and items is not None:
+                document.best_item = float(item_scores[items].max())
 
     def _score(self, documents: list[DocumentHit], mode: Mode, language: str) -> None:
         if mode == "dense":
@@ -296,28 +320,35 @@ class Retriever:
         return result
 
     def _dense_hits(
-        self, store: ChunkStore, vector: list[float], filters: Filters, n: int
+        self,
+        store: ChunkStore,
+        vector: NDArray[np.float32],
+        scores: NDArray[np.float32] | None,
+        filters: Filters,
+        n: int,
     ) -> list[ChunkHit]:
         """Nearest chunks, in memory or from Chroma. With filters on Chroma, over-fetch and
         filter here first: a `where` clause is about ten times slower; it is the fallback when
         too few hits pass. Advice items share the collection and are skipped here."""
-        if self._matrix is not None:
-            return self._nearest_in_memory(vector, filters, n)
+        if scores is not None:
+            return self._nearest_in_memory(scores, filters, n)
+        query = vector.tolist()
         where = filters.where()
         hits = [
             hit
-            for hit in store.query(vector, k=4 * n)
+            for hit in store.query(query, k=4 * n)
             if filters.allows(hit.metadata) and not _is_item(hit)
         ]
         if len(hits) >= n or where is None:
             return hits[:n]
-        return [hit for hit in store.query(vector, k=4 * n, where=where) if not _is_item(hit)][:n]
+        return [hit for hit in store.query(query, k=4 * n, where=where) if not _is_item(hit)][:n]
 
-    def _nearest_in_memory(self, vector: list[float], filters: Filters, n: int) -> list[ChunkHit]:
-        assert self._matrix is not None and self._lexical is not None
-        if not len(self._matrix):
+    def _nearest_in_memory(
+        self, scores: NDArray[np.float32], filters: Filters, n: int
+    ) -> list[ChunkHit]:
+        assert self._lexical is not None
+        if not len(scores):
             return []
-        scores = self._matrix @ np.asarray(vector, dtype=np.float32)
         mask = self._mask(filters)
         if mask is not None:
             scores = np.where(mask, scores, -np.inf)
