@@ -120,3 +120,28 @@ def sections_of(chunks: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
         else:
             merged.append((heading, text))
     return merged
+
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def markdown_sections(body: str) -> list[tuple[str, str]]:
+    """A Markdown body as (heading, text) sections in document order, the text before the first
+    heading under "". Built from the body itself (not from chunks, which overlap at their seams
+    and would repeat an item)."""
+    sections: list[tuple[str, list[str]]] = [("", [])]
+    fenced = False
+    for line in body.splitlines():
+        if _FENCE.match(line):
+            fenced = not fenced
+        match = None if fenced else _HEADING.match(line)
+        if match:
+            sections.append((match.group(2).strip(), []))
+        else:
+            sections[-1][1].append(line)
+    return [
+        (heading, "\n".join(lines).strip())
+        for heading, lines in sections
+        if heading or "".join(lines).strip()
+    ]

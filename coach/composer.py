@@ -141,9 +141,11 @@ def _shares_stem(term: str, situation_terms: set[str]) -> bool:
 
 
 def _similar(a: set[str], b: set[str]) -> bool:
+    """The same advice: most terms shared, or one item's terms (nearly) all in the other's."""
     if not a or not b:
         return False
-    return len(a & b) / len(a | b) >= 0.6
+    shared = len(a & b)
+    return shared / len(a | b) >= 0.6 or shared / min(len(a), len(b)) >= 0.9
 
 
 def _kind(doc: SourceDocument, text: str) -> Kind:

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from coach.advice import ITEM_INDEX, ITEM_RECORD, advice_items, sections_of
-from coach.chunking import HEADING_SEPARATOR, Chunker, embedding_text
+from coach.advice import ITEM_INDEX, ITEM_RECORD, advice_items, markdown_sections
+from coach.chunking import Chunker, embedding_text
 from coach.corpus import Document, Problem, scan_corpus
 from coach.embedding import Embedder
 from coach.errors import CorpusError
@@ -35,7 +35,7 @@ U = TypeVar("U")
 # numbered from ITEM_INDEX), so that a request ranks items by their own fit and embeds nothing
 # but the situation. INDEX_FORMAT is part of each version's hash: an index written before items
 # existed is brought up to date by the next run, document by document.
-INDEX_FORMAT = "chunks+advice-items/1"
+INDEX_FORMAT = "chunks+advice-items/2"
 
 
 def indexed_hash(document: Document) -> str:
@@ -65,10 +65,7 @@ def _units(document: Document, chunker: Chunker) -> list[_Unit]:
         )
         for chunk in chunks
     ]
-    sections = sections_of(
-        [(chunk.heading_path.split(HEADING_SEPARATOR)[-1], chunk.text) for chunk in chunks]
-    )
-    for number, item in enumerate(advice_items(document.type, sections)):
+    for number, item in enumerate(advice_items(document.type, markdown_sections(document.body))):
         units.append(
             _Unit(
                 ITEM_INDEX + number,

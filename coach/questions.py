@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from coach.didactics import DidacticQuestion, Didactics
@@ -63,13 +64,15 @@ def choose_questions(
 
 
 def _matches(question: DidacticQuestion, situation: str, language: str) -> list[str]:
-    """The question's signals that occur in the situation (as a phrase, or by word stems)."""
+    """The question's signals that occur in the situation (as a phrase of whole words, so that
+    "moe" is not found in "moet", or by word stems)."""
     lowered = situation.lower()
     stems = set(terms(situation, language))
     found = []
     for signal in question.signals.get(language, ()):
         signal_stems = terms(signal, language)
-        if signal in lowered or (signal_stems and set(signal_stems) <= stems):
+        phrase = re.search(rf"(?<!\w){re.escape(signal.lower())}(?!\w)", lowered)
+        if phrase or (signal_stems and set(signal_stems) <= stems):
             found.append(signal)
     return found
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coach.advice import PROSE, advice_items, plain_text, sections_of
+from coach.advice import PROSE, advice_items, markdown_sections, plain_text, sections_of
 
 
 def test_plain_text_removes_markdown_markers_but_keeps_words() -> None:
@@ -51,3 +51,12 @@ def test_prose_sections_give_sentences_ranked_last() -> None:
 def test_sections_of_merges_a_long_section_split_over_chunks() -> None:
     merged = sections_of([("Stappen", "1. a"), ("Stappen", "2. b"), ("Les", "- c")])
     assert merged == [("Stappen", "1. a\n2. b"), ("Les", "- c")]
+
+
+def test_markdown_sections_follow_the_headings_not_code_fences() -> None:
+    body = "Intro.\n\n## Stappen\n1. a\n\n```\n# no heading\n```\n## Les ##\n- b"
+    assert markdown_sections(body) == [
+        ("", "Intro."),
+        ("Stappen", "1. a\n\n```\n# no heading\n```"),
+        ("Les", "- b"),
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from coach.advice import ITEM_RECORD
 from coach.embedding import Embedder
 from coach.errors import CorpusError, IndexMismatchError, IndexNotFoundError
 from coach.indexing import Indexer
@@ -92,7 +93,8 @@ def test_chunks_carry_metadata_and_heading_paths(
     corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation
 ) -> None:
     indexer = indexed_corpus(corpus, embedder, location)
-    chunks = indexer.open_store().get_chunks(where={"doc_id": "proc-incident"})
+    records = indexer.open_store().get_chunks(where={"doc_id": "proc-incident"})
+    chunks = [record for record in records if record.metadata.get("record") != ITEM_RECORD]
     by_heading = {chunk.metadata["heading_path"]: chunk for chunk in chunks}
     assert set(by_heading) == {"", "Stappen", "Aandachtspunten"}
     step = by_heading["Stappen"]
@@ -228,3 +230,26 @@ def test_chunks_fit_the_model(
         assert len(embedder.tokenize(text)) + 2 <= embedder.max_tokens
     joined = " ".join(chunk.text for chunk in chunks)
     assert "stap 1." in joined and "stap 79." in joined
+
+
+def test_advice_items_are_stored_once_each_even_where_chunks_overlap(
+    corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation
+) -> None:
+    # Thirty long steps: the section is split into overlapping chunks, but every step is one
+    # item, numbered as in the document, in clean text.
+    steps = "\n".join(
+        f"{n}. Stap {n}: controleer **onderdeel {n}** en noteer het serienummer in Topdesk, "
+        "zodat de planner het later terugvindt bij een volgende melding van dezelfde klant."
+        for n in range(1, 31)
+    )
+    corpus.write("proc-lang", f"Een lange procedure.\n\n## Stappen\n{steps}\n", type_="procedure")
+    Indexer(embedder, location).run(corpus.root)
+    store = ChunkStore.open(location, embedder.name, embedder.dimension)
+    records = store.get_chunks(where={"doc_id": "proc-lang"})
+    chunks = [r for r in records if r.metadata.get("record") != ITEM_RECORD]
+    items = [r for r in records if r.metadata.get("record") == ITEM_RECORD]
+    assert len(chunks) > 1  # the section really was split
+    assert sorted(int(i.metadata["item_step"]) for i in items) == list(range(1, 31))
+    assert len({i.text for i in items}) == 30
+    assert all("**" not in i.text for i in items)
+    consistent(store)
