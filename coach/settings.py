@@ -72,7 +72,7 @@ class Settings(BaseSettings):
         1.0, ge=0, description="Weight of a document's best advice item cosine."
     )
     fusion_lexical_weight: float = Field(
-        0.2, ge=0, description="Weight of a document's BM25, relative to the best document's."
+        0.3, ge=0, description="Weight of a document's BM25, relative to the best document's."
     )
     llm_base_url: str | None = Field(
         None,
