@@ -54,6 +54,7 @@ class AdviceItem:
     text: str  # clean text: no Markdown markers
     step: int | None  # its number, for a procedure's steps
     priority: int  # 0 first choice, 1 second, PROSE last
+    similarity: float | None = None  # its cosine to a situation, once a retrieval scored it
 
 
 def advice_items(doc_type: str, sections: Sequence[tuple[str, str]]) -> list[AdviceItem]:

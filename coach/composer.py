@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from coach.advice import PROSE, advice_items
-from coach.generation import GenerationRequest, GenerationResult, ScoredItem, SourceDocument
+from coach.advice import PROSE, AdviceItem, advice_items
+from coach.generation import GenerationRequest, GenerationResult, SourceDocument
 from coach.language import terms
 from coach.result import Kind, Suggestion
 
@@ -68,7 +68,7 @@ PRIORITY_STEP = 0.03
 @dataclass(frozen=True)
 class _Candidate:
     doc: SourceDocument
-    item: ScoredItem
+    item: AdviceItem
 
 
 class ExtractiveComposer:
@@ -102,18 +102,15 @@ class ExtractiveComposer:
         return GenerationResult(suggestions=suggestions, notes=notes)
 
 
-def fitting_items(doc: SourceDocument, situation_terms: set[str]) -> list[ScoredItem]:
+def fitting_items(doc: SourceDocument, situation_terms: set[str]) -> list[AdviceItem]:
     """A document's advice items that fit the situation, best first. Listed advice comes before
     prose (often narrative); with item vectors, an item's own cosine decides and items far
     below the best are left out; without them (a very large index), shared terms decide."""
-    items = list(doc.items) or [
-        ScoredItem(item.text, item.section, item.step, item.priority)
-        for item in advice_items(doc.type, doc.sections)
-    ]
+    items = list(doc.items) or advice_items(doc.type, doc.sections)
     advice = [item for item in items if item.priority != PROSE] or items
     if advice and all(item.similarity is not None for item in advice):
 
-        def fit(item: ScoredItem) -> float:
+        def fit(item: AdviceItem) -> float:
             return (item.similarity or 0.0) - PRIORITY_STEP * item.priority
 
         ranked = sorted(advice, key=lambda item: -fit(item))
@@ -121,7 +118,7 @@ def fitting_items(doc: SourceDocument, situation_terms: set[str]) -> list[Scored
         fitting = [item for item in ranked if fit(item) >= best - ITEM_MARGIN]
         return sorted(fitting, key=lambda item: (item.priority, -fit(item)))
 
-    def overlap(item: ScoredItem) -> float:
+    def overlap(item: AdviceItem) -> float:
         item_terms = set(terms(item.text, doc.language))
         shared = sum(1 for term in item_terms if _shares_stem(term, situation_terms))
         return shared / (len(item_terms) ** 0.5 or 1.0)

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from coach.advice import sections_of
+from coach.advice import AdviceItem, sections_of
 from coach.didactics import Didactics
 from coach.errors import InvalidRequestError
-from coach.generation import GenerationRequest, Generator, ScoredItem, SourceDocument
+from coach.generation import GenerationRequest, Generator, SourceDocument
 from coach.language import detect_language
 from coach.questions import choose_questions
 from coach.result import (
@@ -237,7 +237,7 @@ def _source_document(doc: DocumentHit, chunks: list[ChunkHit]) -> SourceDocument
         for chunk in (chunks or doc.chunks)
     ]
     items = tuple(
-        ScoredItem(
+        AdviceItem(
             text=hit.text,
             section=str(hit.metadata.get("heading_path", "")),
             step=int(hit.metadata.get("item_step", 0)) or None,

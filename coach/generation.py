@@ -5,18 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from coach.advice import AdviceItem
 from coach.result import Suggestion
-
-
-@dataclass(frozen=True)
-class ScoredItem:
-    """An advice item of a document, with its cosine to the situation when the index has it."""
-
-    text: str
-    section: str
-    step: int | None
-    priority: int  # 0 first choice, 1 second, 2 prose (coach.advice)
-    similarity: float | None = None
 
 
 @dataclass(frozen=True)
@@ -30,7 +20,8 @@ class SourceDocument:
     team: str | None
     owner: str | None
     sections: tuple[tuple[str, str], ...]  # (heading, text), in document order
-    items: tuple[ScoredItem, ...] = ()  # its advice items, best fitting first
+    # Its advice items with their cosine to the situation, best fitting first.
+    items: tuple[AdviceItem, ...] = ()
 
     def text(self) -> str:
         return "\n\n".join(

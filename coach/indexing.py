@@ -192,6 +192,7 @@ class Indexer:
         progress: ProgressCallback | None,
     ) -> None:
         chunked = [(document, _units(document, self.chunker)) for document in documents]
+        versions = {document.id: indexed_hash(document) for document in documents}
         total = sum(len(units) for _, units in chunked)
         done = 0
         if progress:
@@ -203,7 +204,7 @@ class Indexer:
             report.seconds_embedding += time.perf_counter() - started
             records: list[ChunkRecord] = []
             for document, units in group:
-                version = indexed_hash(document)
+                version = versions[document.id]
                 base = {**document.metadata(), "content_hash": version}
                 for unit in units:
                     records.append(
@@ -217,13 +218,13 @@ class Indexer:
             store.write_chunks(records)
             store.commit(
                 [
-                    ManifestEntry(document.id, indexed_hash(document), len(units), document.path)
+                    ManifestEntry(document.id, versions[document.id], len(units), document.path)
                     for document, units in group
                 ]
             )
             for document, _done in group:
                 if document.id in manifest:
-                    store.drop_stale_chunks(document.id, keep_hash=indexed_hash(document))
+                    store.drop_stale_chunks(document.id, keep_hash=versions[document.id])
                     report.updated.append(document.id)
                 else:
                     report.added.append(document.id)

@@ -85,8 +85,6 @@ class DocumentHit:
     similarity: float | None = None  # cosine of its best chunk to the query (dense)
     lexical_score: float | None = None  # BM25 of its best chunk
     lexical_share: float = 0.0  # the lexical evidence fusion used, 0..1
-    dense_rank: int | None = None  # 1-based, among documents
-    lexical_rank: int | None = None
     chunks: list[ChunkHit] = field(default_factory=list)
     # Its advice items with their cosine to the query, best first (empty when the index has no
     # item vectors in memory: the composer then ranks items by shared terms).
@@ -136,8 +134,7 @@ class Retriever:
         self._lexical: LexicalIndex | None = None
         self._columns: dict[str, NDArray[Any]] = {}
         self._matrix: NDArray[np.float32] | None = None  # chunk vectors, when searched in memory
-        self._by_document: dict[str, list[int]] = {}
-        self._chunk_rows: dict[str, NDArray[np.intp]] = {}  # the same, as index arrays
+        self._chunk_rows: dict[str, NDArray[np.intp]] = {}  # a document's rows of the chunks
         self._items: list[ChunkHit] = []  # advice items, with their vectors when in memory
         self._item_matrix: NDArray[np.float32] | None = None
         self._item_rows: dict[str, NDArray[np.intp]] = {}
@@ -186,23 +183,13 @@ class Retriever:
             ]
             self._matrix = self._item_matrix = None
             self._items = []
-        items_by_document: dict[str, list[int]] = {}
-        for position, hit in enumerate(self._items):
-            items_by_document.setdefault(hit.doc_id, []).append(position)
-        self._item_rows = {
-            d: np.asarray(rows, dtype=np.intp) for d, rows in items_by_document.items()
-        }
+        self._item_rows = _rows_by_document(self._items)
         self._lexical = LexicalIndex(chunks)
         self._columns = {
             key: np.array([str(hit.metadata.get(key)) for hit in chunks], dtype=object)
             for key in ("team", "type", "language")
         }
-        self._by_document = {}
-        for position, hit in enumerate(chunks):
-            self._by_document.setdefault(hit.doc_id, []).append(position)
-        self._chunk_rows = {
-            d: np.asarray(rows, dtype=np.intp) for d, rows in self._by_document.items()
-        }
+        self._chunk_rows = _rows_by_document(chunks)
         self._store = store
 
     def search(
@@ -304,7 +291,7 @@ class Retriever:
         if self._matrix is not None and self._lexical is not None:
             chunks = self._lexical.chunks
             found = {
-                doc_id: [chunks[i] for i in self._by_document.get(doc_id, [])] for doc_id in ids
+                doc_id: [chunks[i] for i in self._chunk_rows.get(doc_id, ())] for doc_id in ids
             }
             for hits in found.values():
                 hits.sort(key=lambda hit: int(hit.metadata.get("chunk_index", 0)))
@@ -383,7 +370,7 @@ class Retriever:
     def _group(
         self, dense: list[ChunkHit], lexical: list[tuple[ChunkHit, float]]
     ) -> list[DocumentHit]:
-        """The candidate documents of both rankings, with their ranks and best chunks."""
+        """The candidate documents of both rankings, with their best cosine, BM25 and chunks."""
         documents: dict[str, DocumentHit] = {}
         seen: dict[str, set[str]] = {}
 
@@ -399,20 +386,14 @@ class Retriever:
                 seen[document.doc_id].add(chunk.id)
                 document.chunks.append(chunk)
 
-        rank = 0
-        for chunk in dense:
+        for chunk in dense:  # nearest first: a document's first chunk is its best
             document = hit_for(chunk)
-            if document.dense_rank is None:
-                rank += 1
-                document.dense_rank = rank
+            if document.similarity is None:
                 document.similarity = 1.0 - chunk.distance
             add_chunk(document, chunk)
-        rank = 0
         for chunk, score in lexical:
             document = hit_for(chunk)
-            if document.lexical_rank is None:
-                rank += 1
-                document.lexical_rank = rank
+            if document.lexical_score is None:
                 document.lexical_score = score
             add_chunk(document, chunk)
         for document in documents.values():
@@ -425,6 +406,14 @@ def _cosines(document: DocumentHit) -> tuple[float, float]:
     similarity = document.similarity or 0.0
     item = document.item_similarity
     return similarity, similarity if item is None else item
+
+
+def _rows_by_document(hits: list[ChunkHit]) -> dict[str, NDArray[np.intp]]:
+    """Each document's positions in `hits`, as an index array."""
+    rows: dict[str, list[int]] = {}
+    for position, hit in enumerate(hits):
+        rows.setdefault(hit.doc_id, []).append(position)
+    return {doc_id: np.asarray(positions, dtype=np.intp) for doc_id, positions in rows.items()}
 
 
 def _is_item(hit: ChunkHit) -> bool:

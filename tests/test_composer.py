@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from coach.advice import AdviceItem
 from coach.composer import ITEM_MARGIN, MAX_SUGGESTIONS, ExtractiveComposer
-from coach.generation import GenerationRequest, ScoredItem, SourceDocument
+from coach.generation import GenerationRequest, SourceDocument
 
 
-def document(doc_id: str, items: list[ScoredItem], **fields: str) -> SourceDocument:
+def document(doc_id: str, items: list[AdviceItem], **fields: str) -> SourceDocument:
     return SourceDocument(
         id=doc_id,
         title=fields.get("title", doc_id),
@@ -19,8 +20,8 @@ def document(doc_id: str, items: list[ScoredItem], **fields: str) -> SourceDocum
     )
 
 
-def item(text: str, similarity: float | None, priority: int = 0) -> ScoredItem:
-    return ScoredItem(text=text, section="Les", step=None, priority=priority, similarity=similarity)
+def item(text: str, similarity: float | None, priority: int = 0) -> AdviceItem:
+    return AdviceItem(text=text, section="Les", step=None, priority=priority, similarity=similarity)
 
 
 def test_only_items_that_fit_are_offered_and_each_cites_its_document() -> None:
