@@ -306,6 +306,28 @@ def test_keyboard_only_english_switch_and_phone_width(page: Page, service: Servi
     shot(page, "phone.png")
 
 
+def test_a_view_that_loads_late_does_not_draw_over_a_newer_one(
+    page: Page, service: Service
+) -> None:
+    # Hold the team lists: the Dutch ask view waits for its list while the user switches to English.
+    held: list[Any] = []
+    page.route("**/v1/teams", lambda route: held.append(route))
+    sign_in(page, service, "pro")
+    page.get_by_role("button", name="English").click()
+    while len(held) < 2:
+        page.wait_for_timeout(50)
+    held[1].continue_()
+    situation = page.get_by_label("Your work situation")
+    situation.fill("Customers say the house stays cold after we install a heat pump.")
+    with page.expect_response("**/v1/teams"):
+        held[0].continue_()  # the Dutch view's list arrives last
+    page.evaluate("() => new Promise((done) => setTimeout(done, 200))")
+    expect(situation).to_have_value(
+        "Customers say the house stays cold after we install a heat pump."
+    )
+    expect(page.get_by_role("heading", name="What is holding you up?")).to_have_count(1)
+
+
 def test_api_errors_are_readable_messages(page: Page, service: Service) -> None:
     page.goto(service.base + "/")
     page.get_by_label("API-sleutel", exact=True).fill("ck_wrong")

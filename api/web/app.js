@@ -275,20 +275,26 @@ function renderChrome(current) {
   const me = state.me;
   $("#who").textContent = me ? t(me.local_mode ? "who.local" : "who", { user: me.user, role: me.role }) : "";
 }
+let navigation = 0; // the newest route() call; an older view still loading must not draw over it
 async function route() {
   const hash = location.hash || "#/";
+  const ticket = ++navigation;
   showError(null);
   for (const [pattern, view, name] of ROUTES) {
     const match = hash.match(pattern);
     if (!match) continue;
     renderChrome(name);
-    const main = $("#main");
-    main.replaceChildren(h("p", { class: "progress" }, t("loading")));
+    // Each navigation draws into its own pane: a view that finishes after the user moved on
+    // (a language switch while the teams load) fills a pane that is no longer on the page.
+    const main = h("div", { class: "view" }, h("p", { class: "progress" }, t("loading")));
+    $("#main").replaceChildren(main);
     try {
       await view(main, ...match.slice(1).map(decodeURIComponent));
+      if (ticket !== navigation) return;
       setStatus(state.flash);
       state.flash = "";
     } catch (error) {
+      if (ticket !== navigation) return;
       main.replaceChildren();
       showError(error);
     }
