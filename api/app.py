@@ -33,16 +33,17 @@ from api.limits import BodyLimit
 from api.problems import Problem, install, problem_response, status_for
 from api.storage import DraftStore, SessionStore, StoredDraft, StoredSession
 from api.summary import session_markdown
-from coach.corpus import Document
-from coach.curation import Curator, Fields
 from coach.engine import MAX_K, Coach, source_of, validate_request
 from coach.errors import CoachError
-from coach.indexing import Indexer
-from coach.keys import KeyStore, Principal, Role
-from coach.lessons import draft_lesson
+from coach.index.indexer import Indexer
+from coach.ingest.corpus import Document
+from coach.ingest.curation import Curator, Fields
+from coach.ingest.lessons import draft_lesson
+from coach.keys import KeyStore, Principal
 from coach.result import MAX_SITUATION_CHARS, CoachingResult, Source
-from coach.retrieval import Filters
+from coach.retrieve.retriever import Filters
 from coach.settings import Settings
+from coach.vocabulary import Role
 
 MAX_BODY_BYTES = 256 * 1024
 

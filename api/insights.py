@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from coach.language import terms, words
 from coach.result import CoachingResult
+from coach.retrieve.language import terms, words
 
 TOP = 15
 

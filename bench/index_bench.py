@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from coach.chunking import embedding_text
 from coach.cli import offline_environment
-from coach.corpus import scan_corpus
-from coach.embedding import Embedder, make_embedder
-from coach.indexing import Indexer
-from coach.store import StoreLocation
+from coach.index.embedders import Embedder, make_embedder
+from coach.index.indexer import Indexer
+from coach.index.store import StoreLocation
+from coach.ingest.chunking import embedding_text
+from coach.ingest.corpus import scan_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -117,7 +117,7 @@ def warm_up(embedder: Embedder, corpus: Path, workdir: Path) -> None:
 
 def startup_seconds() -> float:
     """A fresh process importing the CLI and everything indexing needs, without the model."""
-    code = "import coach.cli, coach.indexing, sentence_transformers, chromadb"
+    code = "import coach.cli, coach.index.indexer, sentence_transformers, chromadb"
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True)
     return time.perf_counter() - started

@@ -22,15 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from coach.cli import offline_environment
-from coach.composer import ExtractiveComposer
-from coach.didactics import load_didactics
-from coach.embedding import make_embedder
 from coach.engine import Coach
-from coach.evalset import Case, load_cases
-from coach.indexing import Indexer
-from coach.metrics import hit_at, mean, reciprocal_rank
-from coach.retrieval import MODES, Fusion, Mode, Retriever
-from coach.store import StoreLocation
+from coach.evals.dataset import Case, load_cases
+from coach.evals.metrics import hit_at, mean, reciprocal_rank
+from coach.generate.extractive import ExtractiveComposer
+from coach.index.embedders import make_embedder
+from coach.index.indexer import Indexer
+from coach.index.store import StoreLocation
+from coach.ingest.didactics import load_didactics
+from coach.retrieve.retriever import MODES, Fusion, Mode, Retriever
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import itertools

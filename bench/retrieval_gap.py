@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from coach.cli import offline_environment
-from coach.embedding import make_embedder
-from coach.evalset import Case, load_cases
-from coach.indexing import Indexer
-from coach.metrics import hit_at, mean, reciprocal_rank
-from coach.retrieval import Retriever
-from coach.store import StoreLocation
+from coach.evals.dataset import Case, load_cases
+from coach.evals.metrics import hit_at, mean, reciprocal_rank
+from coach.index.embedders import make_embedder
+from coach.index.indexer import Indexer
+from coach.index.store import StoreLocation
+from coach.retrieve.retriever import Retriever
 
 REPO = Path(__file__).resolve().parents[1]
 DEPTH = 20

@@ -12,32 +12,32 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
-    "Chunk": "coach.chunking",
-    "Chunker": "coach.chunking",
-    "ChunkStore": "coach.store",
+    "Chunk": "coach.ingest.chunking",
+    "Chunker": "coach.ingest.chunking",
+    "ChunkStore": "coach.index.store",
     "CoachError": "coach.errors",
     "ConfigurationError": "coach.errors",
     "CorpusError": "coach.errors",
-    "CorpusScan": "coach.corpus",
-    "DidacticQuestion": "coach.didactics",
-    "Didactics": "coach.didactics",
-    "Document": "coach.corpus",
-    "Embedder": "coach.embedding",
+    "CorpusScan": "coach.ingest.corpus",
+    "DidacticQuestion": "coach.ingest.didactics",
+    "Didactics": "coach.ingest.didactics",
+    "Document": "coach.ingest.corpus",
+    "Embedder": "coach.index.embedders",
     "EmbedderError": "coach.errors",
     "IndexMismatchError": "coach.errors",
     "IndexNotFoundError": "coach.errors",
-    "IndexReport": "coach.indexing",
-    "Indexer": "coach.indexing",
-    "Problem": "coach.corpus",
+    "IndexReport": "coach.index.indexer",
+    "Indexer": "coach.index.indexer",
+    "Problem": "coach.errors",
     "SearchIndexError": "coach.errors",
-    "SentenceTransformerEmbedder": "coach.embedding",
+    "SentenceTransformerEmbedder": "coach.index.embedders",
     "Settings": "coach.settings",
-    "StoreLocation": "coach.store",
+    "StoreLocation": "coach.index.store",
     "StoreUnavailableError": "coach.errors",
-    "lint_corpus": "coach.lint",
-    "load_didactics": "coach.didactics",
-    "make_embedder": "coach.embedding",
-    "scan_corpus": "coach.corpus",
+    "lint_corpus": "coach.ingest.lint",
+    "load_didactics": "coach.ingest.didactics",
+    "make_embedder": "coach.index.embedders",
+    "scan_corpus": "coach.ingest.corpus",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
@@ -51,10 +51,6 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from coach.chunking import Chunk, Chunker
-    from coach.corpus import CorpusScan, Document, Problem, scan_corpus
-    from coach.didactics import DidacticQuestion, Didactics, load_didactics
-    from coach.embedding import Embedder, SentenceTransformerEmbedder, make_embedder
     from coach.errors import (
         CoachError,
         ConfigurationError,
@@ -65,7 +61,11 @@ if TYPE_CHECKING:
         SearchIndexError,
         StoreUnavailableError,
     )
-    from coach.indexing import Indexer, IndexReport
-    from coach.lint import lint_corpus
+    from coach.index.embedders import Embedder, SentenceTransformerEmbedder, make_embedder
+    from coach.index.indexer import Indexer, IndexReport
+    from coach.index.store import ChunkStore, StoreLocation
+    from coach.ingest.chunking import Chunk, Chunker
+    from coach.ingest.corpus import CorpusScan, Document, scan_corpus
+    from coach.ingest.didactics import DidacticQuestion, Didactics, load_didactics
+    from coach.ingest.lint import lint_corpus
     from coach.settings import Settings
-    from coach.store import ChunkStore, StoreLocation

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from coach.advice import AdviceItem, sections_of
-from coach.didactics import Didactics
 from coach.errors import InvalidRequestError
-from coach.generation import GenerationRequest, Generator, SourceDocument
-from coach.language import detect_language
-from coach.questions import choose_questions
+from coach.generate.protocol import GenerationRequest, Generator, SourceDocument
+from coach.generate.questions import choose_questions
+from coach.index.store import ChunkHit
+from coach.ingest.advice import AdviceItem, sections_of
+from coach.ingest.didactics import Didactics
 from coach.result import (
     MAX_SITUATION_CHARS,
     CoachingResult,
@@ -21,8 +21,9 @@ from coach.result import (
     Source,
     Timings,
 )
-from coach.retrieval import DOC_TYPES, DocumentHit, Filters, Retrieval, Retriever
-from coach.store import ChunkHit
+from coach.retrieve.language import detect_language
+from coach.retrieve.retriever import DocumentHit, Filters, Retrieval, Retriever
+from coach.vocabulary import DOC_TYPES, LANGUAGES
 
 MAX_K = 20
 SNIPPET_CHARS = 280
@@ -34,7 +35,7 @@ class Calibration:
     Scores live on an embedder's own cosine scale, so each embedder has its own calibration.
 
     - grounded: the best chunk cosine is at least `similarity` AND the best document's hybrid
-      score (chunk cosine + item cosine + lexical share; coach.retrieval.Fusion) at least
+      score (chunk cosine + item cosine + lexical share; coach.retrieve.fusion.Fusion) at least
       `score`: two pieces of evidence, the words and the meaning, must both bear on it;
     - the best document is suggested from; a further one only when its score is within
       `suggest_gap` of the best (as good a fit); one within `related_gap` is listed apart as
@@ -90,8 +91,10 @@ def validate_request(situation: str, filters: Filters, k: int) -> str:
         raise InvalidRequestError(
             f"unknown document type {filters.type!r}; use one of {', '.join(DOC_TYPES)}"
         )
-    if filters.language and filters.language not in ("nl", "en"):
-        raise InvalidRequestError(f"unknown language {filters.language!r}; use nl or en")
+    if filters.language and filters.language not in LANGUAGES:
+        raise InvalidRequestError(
+            f"unknown language {filters.language!r}; use one of {', '.join(LANGUAGES)}"
+        )
     return text
 
 

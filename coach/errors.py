@@ -17,10 +17,21 @@ CoachError
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
-if TYPE_CHECKING:
-    from coach.corpus import Problem
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a corpus file, at a 1-based line (0 when it concerns the whole file)."""
+
+    path: str
+    line: int
+    rule: str
+    message: str
+    field: str | None = None  # the front-matter field (or "body") it concerns, when one does
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: [{self.rule}] {self.message}"
 
 
 class CoachError(Exception):

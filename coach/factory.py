@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from coach.composer import ExtractiveComposer
-from coach.didactics import load_didactics
-from coach.embedding import Embedder, make_embedder
 from coach.engine import Coach
-from coach.generation import Generator
-from coach.llm import LLMConfig, LLMGenerator
-from coach.retrieval import Fusion, Retriever
+from coach.generate.extractive import ExtractiveComposer
+from coach.generate.llm import LLMConfig, LLMGenerator
+from coach.generate.protocol import Generator
+from coach.index.embedders import Embedder, make_embedder
+from coach.ingest.didactics import load_didactics
+from coach.retrieve.retriever import Fusion, Retriever
 from coach.settings import Settings
 
 

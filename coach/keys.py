@@ -9,13 +9,11 @@ import secrets
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
 
 from coach.atomic import write_atomic
 from coach.errors import ConfigurationError
+from coach.vocabulary import ROLES, Role
 
-Role = Literal["professional", "curator", "admin"]
-ROLES: tuple[Role, ...] = ("professional", "curator", "admin")
 _PREFIX = "ck_"
 
 

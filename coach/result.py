@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from coach.vocabulary import Language
+
 Kind = Literal["improve", "innovate", "skill", "consult"]
 KINDS: tuple[Kind, ...] = ("improve", "innovate", "skill", "consult")
 MAX_SITUATION_CHARS = 4000
@@ -49,7 +51,7 @@ class Timings(BaseModel):
 
 class CoachingResult(BaseModel):
     situation: str
-    language: Literal["nl", "en"]
+    language: Language
     grounded: bool
     suggestions: list[Suggestion]
     didactic_questions: list[DidacticQuestionOut]

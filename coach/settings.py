@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from coach.store import StoreLocation
+from coach.index.store import StoreLocation
 
 
 class Settings(BaseSettings):

@@ -17,8 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from coach.embedding import Embedder
 from coach.engine import Coach
+from coach.index.embedders import Embedder
 from coach.keys import KeyStore
 from coach.settings import Settings
 from tests.coaching_corpus import indexed_coach, write_coaching_corpus

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from coach.composer import ExtractiveComposer
-from coach.didactics import load_didactics
-from coach.embedding import Embedder
 from coach.engine import Coach
-from coach.generation import Generator
-from coach.indexing import Indexer
-from coach.retrieval import Retriever
-from coach.store import StoreLocation
+from coach.generate.extractive import ExtractiveComposer
+from coach.generate.protocol import Generator
+from coach.index.embedders import Embedder
+from coach.index.indexer import Indexer
+from coach.index.store import StoreLocation
+from coach.ingest.didactics import load_didactics
+from coach.retrieve.retriever import Retriever
 from tests.conftest import CorpusBuilder
 
 STORING_MELDEN = """

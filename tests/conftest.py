@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from coach.cli import offline_environment
-from coach.embedding import Embedder, make_embedder
-from coach.store import StoreLocation
+from coach.index.embedders import Embedder, make_embedder
+from coach.index.store import StoreLocation
 
 offline_environment()
 

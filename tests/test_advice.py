@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coach.advice import PROSE, advice_items, markdown_sections, plain_text, sections_of
+from coach.ingest.advice import PROSE, advice_items, markdown_sections, plain_text, sections_of
 
 
 def test_plain_text_removes_markdown_markers_but_keeps_words() -> None:

@@ -10,14 +10,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from coach.composer import ExtractiveComposer
-from coach.embedding import Embedder
 from coach.engine import Coach
-from coach.indexing import Indexer
+from coach.generate.extractive import ExtractiveComposer
+from coach.index.embedders import Embedder
+from coach.index.indexer import Indexer
+from coach.index.store import StoreLocation
 from coach.keys import KeyStore
-from coach.retrieval import Retriever
+from coach.retrieve.retriever import Retriever
 from coach.settings import Settings
-from coach.store import StoreLocation
 from tests.api_support import SITUATION, Env
 from tests.coaching_corpus import write_coaching_corpus
 from tests.conftest import CorpusBuilder, free_port, running_chroma

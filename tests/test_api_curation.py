@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from coach.curation import Curator, Fields
-from coach.embedding import Embedder
 from coach.errors import StaleVersionError
+from coach.index.embedders import Embedder
+from coach.ingest.curation import Curator, Fields
 from tests.api_support import Env
 from tests.coaching_corpus import indexed_coach, write_coaching_corpus
 from tests.conftest import CorpusBuilder
@@ -244,7 +244,7 @@ HOLDER = """
 import sys
 from pathlib import Path
 from coach.atomic import exclusive_lock
-from coach.curation import WRITE_LOCK
+from coach.ingest.curation import WRITE_LOCK
 corpus = Path(sys.argv[1])
 with exclusive_lock(corpus / WRITE_LOCK):
     target = corpus / "docs" / "proc-expense-claims.md"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from coach.advice import AdviceItem
-from coach.composer import ITEM_MARGIN, MAX_SUGGESTIONS, ExtractiveComposer
-from coach.generation import GenerationRequest, SourceDocument
+from coach.generate.extractive import ITEM_MARGIN, MAX_SUGGESTIONS, ExtractiveComposer
+from coach.generate.protocol import GenerationRequest, SourceDocument
+from coach.ingest.advice import AdviceItem
 
 
 def document(doc_id: str, items: list[AdviceItem], **fields: str) -> SourceDocument:

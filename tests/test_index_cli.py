@@ -9,9 +9,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from coach.embedding import Embedder
-from coach.indexing import Indexer
-from coach.store import ChunkStore, StoreLocation
+from coach.index.embedders import Embedder
+from coach.index.indexer import Indexer
+from coach.index.store import ChunkStore, StoreLocation
 from tests.conftest import CorpusBuilder
 from tests.test_indexing import HEATPUMP, INCIDENT, build, consistent
 

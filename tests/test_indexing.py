@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from coach.advice import ITEM_RECORD
-from coach.embedding import Embedder
 from coach.errors import CorpusError, IndexMismatchError, IndexNotFoundError
-from coach.indexing import Indexer
-from coach.store import ChunkStore, StoreLocation
+from coach.index.embedders import Embedder
+from coach.index.indexer import Indexer
+from coach.index.store import ChunkStore, StoreLocation
+from coach.ingest.advice import ITEM_RECORD
 from tests.conftest import CorpusBuilder
 
 INCIDENT = """Een incident meld je altijd in TOPdesk, ook als je het zelf oplost.
@@ -223,7 +223,7 @@ def test_chunks_fit_the_model(
     indexer.run(corpus.root)
     chunks = indexer.open_store().get_chunks()
     assert len(chunks) > 3
-    from coach.chunking import Chunk, embedding_text
+    from coach.ingest.chunking import Chunk, embedding_text
 
     for chunk in chunks:
         text = embedding_text("Proc long", Chunk("proc-long", 0, chunk.text, ("Stappen",)))

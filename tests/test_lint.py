@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from coach.corpus import Problem
-from coach.lint import lint_corpus
+from coach.errors import Problem
+from coach.ingest.lint import lint_corpus
 from tests.conftest import REPO, CorpusBuilder, document_text
 
 BODY = "## Stappen\n1. Neem de melding aan in TOPdesk.\n2. Bel de klant binnen 4 uur terug.\n"
@@ -193,8 +193,8 @@ def test_cli_exit_codes_and_output(
 
 
 def test_the_sample_corpus_is_clean_and_complete() -> None:
-    from coach.corpus import scan_corpus
-    from coach.didactics import load_didactics
+    from coach.ingest.corpus import scan_corpus
+    from coach.ingest.didactics import load_didactics
 
     corpus_dir = REPO / "corpus"
     assert lint_corpus(corpus_dir) == []
@@ -210,6 +210,6 @@ def test_the_sample_corpus_is_clean_and_complete() -> None:
 
 
 def test_sample_corpus_paths_are_relative(tmp_path: Path) -> None:
-    from coach.corpus import scan_corpus
+    from coach.ingest.corpus import scan_corpus
 
     assert all(not Path(doc.path).is_absolute() for doc in scan_corpus(REPO / "corpus").documents)

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from coach.composer import ExtractiveComposer
-from coach.embedding import Embedder
 from coach.engine import Coach
-from coach.llm import LLMConfig, LLMGenerator
+from coach.generate.extractive import ExtractiveComposer
+from coach.generate.llm import LLMConfig, LLMGenerator
+from coach.index.embedders import Embedder
 from tests.coaching_corpus import indexed_coach, write_coaching_corpus
 from tests.conftest import CorpusBuilder
 from tests.fake_llm import FakeChatServer, completion

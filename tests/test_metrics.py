@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from coach.evaluation import Limits, check
-from coach.hubs import hub_report
-from coach.metrics import hit_at, ndcg_at, precision_counts, ratio, reciprocal_rank
+from coach.evals.evaluation import Limits, check
+from coach.evals.hubs import hub_report
+from coach.evals.metrics import hit_at, ndcg_at, precision_counts, ratio, reciprocal_rank
 
 
 def test_ranking_metrics() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from coach.didactics import load_didactics
-from coach.questions import choose_questions
+from coach.generate.questions import choose_questions
+from coach.ingest.didactics import load_didactics
 
 DIDACTICS = load_didactics(Path(__file__).resolve().parents[1] / "corpus" / "didactics.yaml")
 

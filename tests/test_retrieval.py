@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from coach.embedding import Embedder
-from coach.indexing import Indexer
-from coach.retrieval import MODES, Filters, Retriever
-from coach.store import StoreLocation
+from coach.index.embedders import Embedder
+from coach.index.indexer import Indexer
+from coach.index.store import StoreLocation
+from coach.retrieve.retriever import MODES, Filters, Retriever
 from tests.coaching_corpus import write_coaching_corpus
 from tests.conftest import CorpusBuilder
 

@@ -10,15 +10,14 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from coach.advice import ITEM_RECORD
-from coach.embedding import Embedder
-from coach.language import detect_language
-from coach.lexical import LexicalIndex
-from coach.store import ChunkHit, ChunkStore, StoreLocation
+from coach.index.embedders import Embedder
+from coach.index.store import ChunkHit, ChunkStore, StoreLocation
+from coach.ingest.advice import ITEM_RECORD
+from coach.retrieve.language import detect_language
+from coach.retrieve.lexical import LexicalIndex
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
-DOC_TYPES = ("procedure", "lesson")
 # Indexes up to this many chunks are searched in memory (about 2 KB per chunk at 512-d).
 MEMORY_CHUNKS = 200_000
 

@@ -6,7 +6,8 @@ import re
 import secrets
 from datetime import date
 
-from coach.curation import Fields
+from coach.ingest.curation import Fields
+from coach.vocabulary import is_language
 
 _HEADINGS = {
     "nl": ("Situatie", "Wat heb ik geprobeerd", "Wat werkte", "Wat werkte niet", "Les"),
@@ -43,7 +44,7 @@ def draft_lesson(
         id=doc_id,
         title=title or doc_id,
         type="lesson",
-        language=language if language in ("nl", "en") else "nl",
+        language=language if is_language(language) else "nl",
         body=body,
         owner=owner,
         tags=("geleerde-les",) if language == "nl" else ("lesson-learned",),

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from coach.advice import plain_text
-from coach.generation import GenerationRequest, GenerationResult, Generator
+from coach.generate.protocol import GenerationRequest, GenerationResult, Generator
+from coach.ingest.advice import plain_text
 from coach.result import KINDS, Suggestion
 
 LANGUAGE_NAMES = {"nl": "Dutch", "en": "English"}

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from coach.embedding import Embedder
 from coach.errors import CoachError
+from coach.index.embedders import Embedder
 
 JUDGE_METRICS = (
     "faithfulness",

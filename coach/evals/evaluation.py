@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from coach.engine import Coach
-from coach.evalset import Case
-from coach.hubs import HubRow, hub_report
-from coach.judge import JUDGE_METRICS, JudgeConfig, judge_scores
-from coach.metrics import hit_at, mean, ndcg_at, precision_counts, ratio, reciprocal_rank
+from coach.evals.dataset import Case
+from coach.evals.hubs import HubRow, hub_report
+from coach.evals.judge import JUDGE_METRICS, JudgeConfig, judge_scores
+from coach.evals.metrics import hit_at, mean, ndcg_at, precision_counts, ratio, reciprocal_rank
 from coach.result import CoachingResult
-from coach.retrieval import MODES, Filters
+from coach.retrieve.retriever import MODES, Filters
 
 RAGAS_METRICS = (
     "id_based_context_precision",

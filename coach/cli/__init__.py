@@ -17,11 +17,11 @@ from coach.errors import CoachError, CorpusError
 from coach.settings import Settings
 
 if TYPE_CHECKING:
-    from coach.embedding import Embedder
     from coach.engine import Coach
-    from coach.indexing import Indexer, ProgressCallback
-    from coach.judge import JudgeConfig
-    from coach.suites import Suite
+    from coach.evals.judge import JudgeConfig
+    from coach.evals.suites import Suite
+    from coach.index.embedders import Embedder
+    from coach.index.indexer import Indexer, ProgressCallback
 
 app = typer.Typer(
     help="A coach for learning while working, grounded in your organisation's own documents.",
@@ -90,7 +90,7 @@ def lint(
 
     Exit code 0 when the corpus is clean, 1 when there is any problem.
     """
-    from coach.lint import lint_corpus
+    from coach.ingest.lint import lint_corpus
 
     corpus_dir = corpus or _settings().corpus_dir
     try:
@@ -159,7 +159,7 @@ def index(
 
 
 def _indexer(settings: Settings, embedder: Embedder) -> Indexer:
-    from coach.indexing import Indexer
+    from coach.index.indexer import Indexer
 
     return Indexer(
         embedder,
@@ -208,7 +208,7 @@ def ask(
     """
     from coach.engine import validate_request
     from coach.factory import build_coach
-    from coach.retrieval import Filters
+    from coach.retrieve.retriever import Filters
 
     if (situation is None) == (batch is None):
         err.print("[bold red]error:[/] give either a SITUATION or --batch FILE", highlight=False)
@@ -229,7 +229,7 @@ def ask(
     if as_json:
         print(result.model_dump_json(indent=2))
     else:
-        from coach.render import render_result
+        from coach.cli.render import render_result
 
         render_result(out, result)
 
@@ -237,7 +237,7 @@ def ask(
 def _ask_batch(coach: Coach, batch: Path, out_file: Path | None, k: int) -> None:
     import json
 
-    from coach.retrieval import Filters
+    from coach.retrieve.retriever import Filters
 
     try:
         lines = batch.read_text(encoding="utf-8").splitlines()
@@ -433,8 +433,8 @@ def eval_command(
     it offline (Ragas non-LLM metrics, hit@k, MRR, nDCG@5, suggestion and answer precision, hub
     documents, out-of-scope accuracy, citation validity); with --judge, also faithfulness,
     response relevancy, context precision and context recall by an LLM judge."""
-    from coach.judge import JudgeConfig, missing_judge_message, preflight
-    from coach.suites import Suite, load_suites
+    from coach.evals.judge import JudgeConfig, missing_judge_message, preflight
+    from coach.evals.suites import Suite, load_suites
 
     settings = _settings(corpus_dir=corpus, index_dir=index_dir)
     judge_config = None
@@ -498,9 +498,9 @@ def _eval_suite(
     import json
 
     from coach import evaluation
-    from coach.corpus import scan_corpus
-    from coach.evalset import check_references, load_cases
+    from coach.evals.dataset import check_references, load_cases
     from coach.factory import build_coach
+    from coach.ingest.corpus import scan_corpus
 
     err.print(f"suite {suite.name}: {suite.dataset} against {suite.corpus}", highlight=False)
     cases = load_cases(suite.dataset)

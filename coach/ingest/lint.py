@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from coach.corpus import DIDACTICS_FILE, Problem, scan_corpus
-from coach.didactics import check_didactics
+from coach.errors import Problem
+from coach.ingest.corpus import DIDACTICS_FILE, scan_corpus
+from coach.ingest.didactics import check_didactics
 
 
 def lint_corpus(corpus_dir: Path) -> list[Problem]:

@@ -9,12 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from coach.advice import ITEM_INDEX, ITEM_RECORD, advice_items, markdown_sections
-from coach.chunking import Chunker, embedding_text
-from coach.corpus import Document, Problem, scan_corpus
-from coach.embedding import Embedder
-from coach.errors import CorpusError
-from coach.store import (
+from coach.errors import CorpusError, Problem
+from coach.index.embedders import Embedder
+from coach.index.store import (
     ChunkRecord,
     ChunkStore,
     ManifestEntry,
@@ -22,6 +19,9 @@ from coach.store import (
     chunk_id,
     open_writer,
 )
+from coach.ingest.advice import ITEM_INDEX, ITEM_RECORD, advice_items, markdown_sections
+from coach.ingest.chunking import Chunker, embedding_text
+from coach.ingest.corpus import Document, scan_corpus
 
 # Documents are embedded in groups of about this many chunks: large enough for the model to
 # sort a group by length and batch it with little padding, small enough that an interrupted

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from coach.language import terms
-from coach.store import ChunkHit
+from coach.index.store import ChunkHit
+from coach.retrieve.language import terms
 
 
 def lexical_text(hit: ChunkHit) -> str:

@@ -6,8 +6,9 @@ import re
 from functools import cache
 from typing import Any
 
-LANGUAGES = ("nl", "en")
-DEFAULT_LANGUAGE = "nl"  # the organisation's own language wins a tie
+from coach.vocabulary import Language
+
+DEFAULT_LANGUAGE: Language = "nl"  # the organisation's own language wins a tie
 _STEMMER_NAMES = {"nl": "dutch", "en": "english"}
 _WORD = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*", re.UNICODE)
 

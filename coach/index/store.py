@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from coach.errors import IndexMismatchError, IndexNotFoundError, StoreUnavailableError
-from coach.snapshots import Generations
+from coach.index.generations import Generations
 
 SCHEMA_VERSION = 1
 _MANIFEST_SUFFIX = "-manifest"

@@ -1,7 +1,7 @@
 """The offline generator: suggestions extracted from the documents the engine chose, each cited.
 
 Lessons learned give their "lesson" and "what worked" items, procedures their steps and points
-of attention (coach.advice); of those, the items whose own embedding fits the situation best.
+of attention (coach.ingest.advice); of those, the items whose own embedding fits the situation best.
 Deterministic: the same retrieval always gives the same suggestions.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from coach.advice import PROSE, AdviceItem, advice_items
-from coach.generation import GenerationRequest, GenerationResult, SourceDocument
-from coach.language import terms
+from coach.generate.protocol import GenerationRequest, GenerationResult, SourceDocument
+from coach.ingest.advice import PROSE, AdviceItem, advice_items
 from coach.result import Kind, Suggestion
+from coach.retrieve.language import terms
 
 _SKILL_WORDS = re.compile(
     r"\b(oefen\w*|train\w*|cursus\w*|leer\w*|vaardig\w*|practi[cs]e\w*|learn\w*|skill\w*|"

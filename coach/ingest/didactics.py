@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from coach.corpus import ID_PATTERN, LANGUAGES, Problem, YamlProblem, load_yaml_mapping
-from coach.errors import CorpusError
+from coach.errors import CorpusError, Problem
+from coach.ingest.corpus import ID_PATTERN, YamlProblem, load_yaml_mapping
+from coach.vocabulary import LANGUAGES
 
 MIN_QUESTIONS = 4
 _TEXT_FIELDS = ("nl", "en", "why_nl", "why_en", "fits_when")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from llama_index.core import Document as LlamaDocument
 from llama_index.core.node_parser import MarkdownNodeParser, SentenceSplitter
 
-from coach.corpus import Document
+from coach.ingest.corpus import Document
 
 HEADING_SEPARATOR = " > "
 # Room left for the tokenizer's special tokens ([CLS], [SEP]) when sizing a chunk.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from coach.advice import AdviceItem
+from coach.ingest.advice import AdviceItem
 from coach.result import Suggestion
 
 

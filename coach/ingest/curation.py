@@ -14,9 +14,9 @@ from typing import Any
 import yaml
 
 from coach.atomic import exclusive_lock, write_atomic
-from coach.corpus import Document, Problem, parse_document_text, scan_corpus
-from coach.errors import ConflictError, CorpusError, NotFoundError, StaleVersionError
-from coach.indexing import Indexer, IndexReport
+from coach.errors import ConflictError, CorpusError, NotFoundError, Problem, StaleVersionError
+from coach.index.indexer import Indexer, IndexReport
+from coach.ingest.corpus import Document, parse_document_text, scan_corpus
 
 
 @dataclass(frozen=True)

@@ -8,39 +8,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
-from coach.errors import CorpusError
+from coach.errors import CorpusError, Problem
+from coach.vocabulary import DOC_TYPES, LANGUAGES, STATUSES, DocType, Language, Status
 
-DocType = Literal["procedure", "lesson"]
-Language = Literal["nl", "en"]
-Status = Literal["active", "draft", "retired"]
-
-DOC_TYPES: tuple[str, ...] = ("procedure", "lesson")
-LANGUAGES: tuple[str, ...] = ("nl", "en")
-STATUSES: tuple[str, ...] = ("active", "draft", "retired")
 REQUIRED_FIELDS: tuple[str, ...] = ("id", "title", "type", "language")
 OPTIONAL_FIELDS: tuple[str, ...] = ("team", "owner", "tags", "updated", "status")
 ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
 DIDACTICS_FILE = "didactics.yaml"
 
 _FENCE = re.compile(r"^(---|\.\.\.)\s*$")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a corpus file, at a 1-based line (0 when it concerns the whole file)."""
-
-    path: str
-    line: int
-    rule: str
-    message: str
-    field: str | None = None  # the front-matter field (or "body") it concerns, when one does
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: [{self.rule}] {self.message}"
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from coach.didactics import DidacticQuestion, Didactics
-from coach.language import terms
+from coach.ingest.didactics import DidacticQuestion, Didactics
+from coach.retrieve.language import terms
 
 # Phases a coaching answer should always touch when nothing in the situation points elsewhere:
 # with grounding, look for options and plan a step; without, frame the problem and find whom

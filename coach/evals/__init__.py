@@ -1,0 +1,1 @@
+"""Evaluation: datasets, suites, metrics, the hub report and the Ragas run."""

@@ -1,0 +1,1 @@
+"""Generation: the generator protocol, the extractive composer, the LLM generator, questions."""

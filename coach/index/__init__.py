@@ -1,0 +1,1 @@
+"""Indexing: embedders, the vector store, its crash-safe generations and the indexer."""

@@ -1,0 +1,1 @@
+"""Ingestion: the corpus format, didactic questions, lint, chunking, advice items and curation."""

@@ -1,0 +1,1 @@
+"""Retrieval: language detection, the lexical (BM25) index and hybrid fusion."""
