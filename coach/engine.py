@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,7 +22,7 @@ from coach.result import (
     Timings,
 )
 from coach.retrieve.language import detect_language
-from coach.retrieve.retriever import DocumentHit, Filters, Retrieval, Retriever
+from coach.retrieve.retriever import DocumentHit, Filters, Mode, Retrieval, Retriever
 from coach.vocabulary import DOC_TYPES, LANGUAGES
 
 MAX_K = 20
@@ -130,6 +130,40 @@ class Coach:
     @property
     def grounding_threshold(self) -> float:
         return self.calibration.similarity
+
+    # What callers need from the retriever, so nobody reaches through the coach.
+    @property
+    def mode(self) -> Mode:
+        """How `search` and `ask` retrieve by default (evaluations compare the modes)."""
+        return self.retriever.mode
+
+    @mode.setter
+    def mode(self, mode: Mode) -> None:
+        self.retriever.mode = mode
+
+    def search(self, query: str, filters: Filters | None = None, k: int = 5) -> Retrieval:
+        """The documents that best fit `query`, without generating anything."""
+        return self.retriever.search(query, filters=filters, k=k)
+
+    def document_chunks(self, doc_ids: Iterable[str]) -> dict[str, list[ChunkHit]]:
+        """Every indexed chunk of these documents (evaluations score contexts with them)."""
+        return self.retriever.document_chunks(doc_ids)
+
+    def ready(self) -> None:
+        """Open the index now (or raise the error that says why it cannot be opened)."""
+        self.retriever.store()
+
+    def describe(self) -> dict[str, Any]:
+        """The configuration behind the answers, for reports."""
+        return {
+            "embedder": self.retriever.embedder.name,
+            "fusion": vars(self.retriever.fusion),
+            "calibration": vars(self.calibration),
+            "generator": self.generator.name,
+        }
+
+    def close(self) -> None:
+        self.retriever.close()
 
     def ask(
         self,

@@ -1,21 +1,58 @@
-"""Building the coach from settings: the one place where settings become objects."""
+"""The composition root: the one place where settings become objects.
+
+`build_services(settings)` is what `coach index`, `coach serve`, `coach eval` and the API's
+lifespan all call; nothing else wires an embedder to a store, a retriever, a coach or an indexer.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import cached_property
+
 from coach.engine import Coach
 from coach.generate.extractive import ExtractiveComposer
-from coach.generate.llm import LLMConfig, LLMGenerator
 from coach.generate.protocol import Generator
 from coach.index.embedders import Embedder, make_embedder
+from coach.index.indexer import Indexer
 from coach.ingest.didactics import load_didactics
 from coach.retrieve.retriever import Fusion, Retriever
 from coach.settings import Settings
+
+
+@dataclass
+class Services:
+    """What one process needs, built once from settings. The coach is built on first use, so
+    `coach index` never loads the didactic questions or the retriever."""
+
+    settings: Settings
+    embedder: Embedder
+    indexer: Indexer
+    _coaches: list[Coach] = field(default_factory=list, repr=False)
+
+    @cached_property
+    def coach(self) -> Coach:
+        coach = build_coach(self.settings, self.embedder)
+        self._coaches.append(coach)
+        return coach
+
+    def close(self) -> None:
+        for coach in self._coaches:
+            coach.close()
+        self._coaches.clear()
+
+
+def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:
+    embedder = embedder or build_embedder(settings)
+    return Services(settings=settings, embedder=embedder, indexer=build_indexer(settings, embedder))
 
 
 def build_generator(settings: Settings) -> Generator:
     composer = ExtractiveComposer()
     if not settings.llm_base_url:
         return composer
+    from coach.generate.fallback import FallbackGenerator
+    from coach.generate.llm import LLMConfig, LLMGenerator
+
     config = LLMConfig(
         base_url=settings.llm_base_url,
         model=settings.llm_model,
@@ -23,11 +60,20 @@ def build_generator(settings: Settings) -> Generator:
         timeout=settings.llm_timeout,
         temperature=settings.llm_temperature,
     )
-    return LLMGenerator(config, fallback=composer)
+    return FallbackGenerator(LLMGenerator(config), fallback=composer)
 
 
 def build_embedder(settings: Settings) -> Embedder:
     return make_embedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
+
+
+def build_indexer(settings: Settings, embedder: Embedder) -> Indexer:
+    return Indexer(
+        embedder,
+        settings.store_location(),
+        settings.chunk_tokens,
+        group_chunks=settings.index_group_chunks,
+    )
 
 
 def build_coach(settings: Settings, embedder: Embedder | None = None) -> Coach:

@@ -12,6 +12,7 @@ import pytest
 
 from coach.engine import Coach
 from coach.generate.extractive import ExtractiveComposer
+from coach.generate.fallback import FallbackGenerator
 from coach.generate.llm import LLMConfig, LLMGenerator
 from coach.index.embedders import Embedder
 from tests.coaching_corpus import indexed_coach, write_coaching_corpus
@@ -38,8 +39,10 @@ def make_coach(
     server: FakeChatServer,
     timeout: float = 5.0,
 ) -> Coach:
-    generator = LLMGenerator(
-        LLMConfig(base_url=server.base_url, model="fake-model", api_key="k", timeout=timeout),
+    generator = FallbackGenerator(
+        LLMGenerator(
+            LLMConfig(base_url=server.base_url, model="fake-model", api_key="k", timeout=timeout)
+        ),
         fallback=ExtractiveComposer(),
     )
     return indexed_coach(corpus, embedder, tmp_path / "index", generator)

@@ -497,7 +497,7 @@ def _eval_suite(
     """Index the suite's corpus, run and score its cases, write its reports; its failures."""
     import json
 
-    from coach import evaluation
+    from coach.evals import evaluation
     from coach.evals.dataset import check_references, load_cases
     from coach.factory import build_coach
     from coach.ingest.corpus import scan_corpus

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from coach.generate.protocol import GenerationRequest, GenerationResult, Generator
+from coach.generate.protocol import GenerationError, GenerationRequest, GenerationResult
 from coach.ingest.advice import plain_text
 from coach.result import KINDS, Suggestion
 
@@ -87,18 +87,18 @@ class LLMConfig:
     temperature: float = 0.2
 
 
-class LLMError(Exception):
+class LLMError(GenerationError):
     """The model's answer could not be used."""
 
 
 class LLMGenerator:
-    """Suggestions written by a chat model; the offline composer answers when it fails."""
+    """Suggestions written by a chat model. It raises `LLMError` when the answer is unusable;
+    `FallbackGenerator` wraps it so the offline composer answers then."""
 
-    def __init__(self, config: LLMConfig, fallback: Generator) -> None:
+    def __init__(self, config: LLMConfig) -> None:
         from openai import OpenAI
 
         self.config = config
-        self._fallback = fallback
         self._client = OpenAI(
             base_url=config.base_url,
             api_key=config.api_key,
@@ -110,18 +110,12 @@ class LLMGenerator:
     def name(self) -> str:
         return f"llm:{self.config.model}"
 
+    @property
+    def description(self) -> str:
+        return f"The language model ({self.config.model})"
+
     def generate(self, request: GenerationRequest) -> GenerationResult:
-        try:
-            suggestions, notes = self._ask(request)
-        except LLMError as exc:
-            result = self._fallback.generate(request)
-            result.notes.insert(
-                0,
-                f"The language model ({self.config.model}) gave no usable answer ({exc}); "
-                f"these suggestions come from the offline composer.",
-            )
-            return result
-        return GenerationResult(suggestions=suggestions, notes=notes, generator=self.name)
+        return self._ask(request)
 
     def messages(self, request: GenerationRequest) -> list[dict[str, str]]:
         data = {
@@ -143,7 +137,7 @@ class LLMGenerator:
             {"role": "user", "content": json.dumps(data, ensure_ascii=False)},
         ]
 
-    def _ask(self, request: GenerationRequest) -> tuple[list[Suggestion], list[str]]:
+    def _ask(self, request: GenerationRequest) -> GenerationResult:
         import openai
 
         try:
@@ -160,13 +154,24 @@ class LLMGenerator:
         except openai.APIError as exc:
             raise LLMError(f"{type(exc).__name__}: {exc}") from exc
         content = response.choices[0].message.content if response.choices else None
-        if not content:
-            raise LLMError("an empty answer")
-        try:
-            answer = _RawAnswer.model_validate_json(_strip_fences(content))
-        except ValidationError as exc:
-            raise LLMError("an answer that is not the requested JSON") from exc
-        return _checked(answer, {doc.id for doc in request.documents})
+        result = parse_answer(content, {doc.id for doc in request.documents})
+        result.generator = self.name
+        return result
+
+
+def parse_answer(content: str | None, known: set[str]) -> GenerationResult:
+    """The model's reply as cited suggestions. Citations of documents not in `known` are
+    dropped (and recorded as proposed); a suggestion left without one is dropped. Raises
+    `LLMError` when nothing usable is left."""
+    if not content:
+        raise LLMError("an empty answer")
+    try:
+        answer = _RawAnswer.model_validate_json(_strip_fences(content))
+    except ValidationError as exc:
+        raise LLMError("an answer that is not the requested JSON") from exc
+    suggestions, notes = _checked(answer, known)
+    proposed = [citation for raw in answer.suggestions for citation in raw.citations]
+    return GenerationResult(suggestions, notes, "llm", proposed_citations=proposed)
 
 
 def _strip_fences(content: str) -> str:

@@ -43,6 +43,13 @@ class GenerationResult:
     suggestions: list[Suggestion]
     notes: list[str] = field(default_factory=list)
     generator: str = "extractive"
+    # Every citation the generator proposed, before citations of documents it was not given were
+    # dropped: what the citation-validity metric scores.
+    proposed_citations: list[str] = field(default_factory=list)
+
+
+class GenerationError(Exception):
+    """A generator could not produce a usable answer (a wrapper may fall back)."""
 
 
 class Generator(Protocol):
