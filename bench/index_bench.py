@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from coach.cli import offline_environment
 from coach.index.embedders import Embedder, make_embedder
 from coach.index.indexer import Indexer
 from coach.index.store import StoreLocation
 from coach.ingest.chunking import embedding_text
 from coach.ingest.corpus import scan_corpus
+from coach.offline import offline_environment
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from coach.cli import offline_environment
 from coach.engine import Coach
 from coach.evals.dataset import Case, load_cases
 from coach.evals.metrics import hit_at, mean, reciprocal_rank
@@ -30,6 +29,7 @@ from coach.index.embedders import make_embedder
 from coach.index.indexer import Indexer
 from coach.index.store import StoreLocation
 from coach.ingest.didactics import load_didactics
+from coach.offline import offline_environment
 from coach.retrieve.retriever import MODES, Fusion, Mode, Retriever
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

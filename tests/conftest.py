@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from coach.cli import offline_environment
 from coach.index.embedders import Embedder, make_embedder
 from coach.index.store import StoreLocation
+from coach.offline import offline_environment
 
 offline_environment()
 

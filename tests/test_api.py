@@ -258,7 +258,7 @@ def test_unreachable_index_is_503_and_the_service_recovers(
 
 def test_a_failing_llm_falls_back_through_the_api(tmp_path: Path, multilingual: Embedder) -> None:
     """The service built from settings alone, with an LLM endpoint that fails (HTTP 500)."""
-    from coach.cli import offline_environment
+    from coach.offline import offline_environment
     from tests.fake_llm import FakeChatServer
 
     offline_environment()

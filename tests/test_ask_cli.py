@@ -18,7 +18,7 @@ SITUATION = "Klanten bellen ons steeds opnieuw over dezelfde storing omdat niema
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    from coach.cli import offline_environment
+    from coach.offline import offline_environment
 
     offline_environment()
     root = tmp_path_factory.mktemp("ask")
