@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from coach.errors import InvalidRequestError
@@ -75,6 +75,8 @@ class Answer:
 
     result: CoachingResult
     ranking: list[str]  # document ids as retrieved, best first
+    # What the generator cited before citations of documents it was not given were dropped.
+    proposed_citations: list[str] = field(default_factory=list)
 
 
 class Coach:
@@ -166,6 +168,7 @@ class Coach:
         notes: list[str] = []
         documents, related = self._decide(retrieval.documents) if grounded else ([], [])
         suggestions = []
+        proposed: list[str] = []
         generator = self.generator.name
         if grounded:
             full = self.retriever.document_chunks(doc.doc_id for doc in documents)
@@ -178,6 +181,7 @@ class Coach:
             )
             generation = self.generator.generate(request)
             suggestions = generation.suggestions
+            proposed = generation.proposed()
             notes.extend(generation.notes)
             generator = generation.generator
         else:
@@ -205,7 +209,7 @@ class Coach:
                 total=round((time.perf_counter() - started) * 1000, 2),
             ),
         )
-        return Answer(result, [doc.doc_id for doc in retrieval.documents])
+        return Answer(result, [doc.doc_id for doc in retrieval.documents], proposed)
 
     def _grounded(self, retrieval: Retrieval) -> bool:
         """Whether the corpus bears on the situation at all. A BM25-only search (compared in

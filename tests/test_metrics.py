@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coach.evals.evaluation import Limits, check
+from coach.evals.gate import Limits, check
 from coach.evals.hubs import hub_report
 from coach.evals.metrics import hit_at, ndcg_at, precision_counts, ratio, reciprocal_rank
 

@@ -3,17 +3,14 @@ metrics and our own retrieval, grounding and citation metrics."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from coach.engine import Coach
 from coach.evals.dataset import Case
-from coach.evals.hubs import HubRow, hub_report
+from coach.evals.hubs import hub_report
 from coach.evals.judge import JUDGE_METRICS, JudgeConfig, judge_scores
 from coach.evals.metrics import hit_at, mean, ndcg_at, precision_counts, ratio, reciprocal_rank
 from coach.result import CoachingResult
@@ -47,6 +44,7 @@ class CaseOutcome:
     case: Case
     result: CoachingResult
     ranking: list[str]  # the retrieval's document ids, best first (what ranking metrics see)
+    proposed_citations: list[str] = field(default_factory=list)  # before invalid ones dropped
     scores: dict[str, float] = field(default_factory=dict)
     # Numerators and denominators of the pooled precisions.
     counts: dict[str, int] = field(default_factory=dict)
@@ -79,7 +77,7 @@ def run_cases(
     outcomes = []
     for number, case in enumerate(cases, start=1):
         answer = coach.answer(case.situation, filters=filters, k=5)
-        outcomes.append(CaseOutcome(case, answer.result, answer.ranking))
+        outcomes.append(CaseOutcome(case, answer.result, answer.ranking, answer.proposed_citations))
         if progress:
             progress(number, len(cases))
     return outcomes
@@ -92,12 +90,15 @@ def score(
     Ragas' LLM metrics as well (over the cases the judge gave a verdict on)."""
     for outcome in outcomes:
         ids, relevant = outcome.retrieved_ids, outcome.case.reference_context_ids
-        cited = [c for s in outcome.result.suggestions for c in s.citations]
+        sources = {source.id for source in outcome.result.sources}
         outcome.scores["grounding_correct"] = float(
             outcome.result.grounded != outcome.case.out_of_scope
         )
+        # Scored on what the generator proposed, before invalid citations were dropped: a
+        # generator that invents document ids lowers it.
+        proposed = outcome.proposed_citations
         outcome.scores["citation_validity"] = (
-            mean([1.0 if c in ids else 0.0 for c in cited]) if cited else 1.0
+            mean([1.0 if c in sources else 0.0 for c in proposed]) if proposed else 1.0
         )
         if not outcome.case.out_of_scope:
             _answer_scores(outcome)
@@ -232,111 +233,6 @@ def _ragas_scores(outcomes: list[CaseOutcome], samples: list[Any]) -> None:
             outcome.scores[name] = float(value) if value == value else 0.0  # NaN -> 0
 
 
-def file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-
-
-def corpus_hash(corpus_dir: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(corpus_dir.rglob("*")):
-        if path.is_file():
-            digest.update(path.relative_to(corpus_dir).as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What `--check` enforces: floors (at least) and ceilings (at most), per aggregate."""
-
-    floors: dict[str, float] = field(default_factory=dict)
-    ceilings: dict[str, float] = field(default_factory=dict)
-
-
-def load_thresholds(path: Path, suite: str | None = None) -> Limits:
-    """The limits of one suite (`[suites.NAME.floors]`), or the file's top-level `[floors]`."""
-    with path.open("rb") as handle:
-        data = tomllib.load(handle)
-    table = data.get("suites", {}).get(suite, {}) if suite else data
-
-    def numbers(name: str) -> dict[str, float]:
-        return {str(key): float(value) for key, value in table.get(name, {}).items()}
-
-    return Limits(numbers("floors"), numbers("ceilings"))
-
-
-def check(aggregates: dict[str, float], limits: Limits | dict[str, float]) -> list[str]:
-    """Every metric under its floor or over its ceiling, as a readable line."""
-    if isinstance(limits, dict):
-        limits = Limits(floors=limits)
-    failures = []
-    for name, floor in limits.floors.items():
-        value = aggregates.get(name)
-        if value is None:
-            failures.append(f"{name}: not measured (floor {floor})")
-        elif value < floor:
-            failures.append(f"{name}: {value:.4f} is under its floor {floor}")
-    for name, ceiling in limits.ceilings.items():
-        value = aggregates.get(name)
-        if value is None:
-            failures.append(f"{name}: not measured (ceiling {ceiling})")
-        elif value > ceiling:
-            failures.append(f"{name}: {value:.4f} is over its ceiling {ceiling}")
-    return failures
-
-
-def worst_cases(outcomes: list[CaseOutcome], n: int = 10) -> list[CaseOutcome]:
-    def badness(o: CaseOutcome) -> tuple[float, float]:
-        if o.case.out_of_scope:
-            return (o.scores["grounding_correct"], 1.0)
-        return (o.scores.get("mrr", 0.0), o.scores.get("rouge_score", 0.0))
-
-    return sorted(outcomes, key=badness)[:n]
-
-
-def markdown_report(report: dict[str, Any], outcomes: list[CaseOutcome]) -> str:
-    overall = report["aggregates"]["overall"]
-    lines = ["# Evaluation report", "", f"Configuration: `{report['config']}`", ""]
-    lines += ["| metric | value |", "| --- | --- |"]
-    lines += [f"| {name} | {value} |" for name, value in overall.items()]
-    lines += ["", "## Per language", ""]
-    judged = [name for name in JUDGE_METRICS if name in overall]
-    names = [*OWN_METRICS, *ANSWER_METRICS, "id_based_context_recall", "rouge_score", *judged]
-    lines += ["| group | cases | " + " | ".join(names) + " |"]
-    lines += ["| --- " * (len(names) + 2) + "|"]
-    for group, row in report["aggregates"]["groups"].items():
-        lines.append(
-            f"| {group} | {row['cases']} | " + " | ".join(str(row[n]) for n in names) + " |"
-        )
-    lines += ["", "## Hub documents", ""]
-    lines += [
-        "The documents the answers suggest from most often, against how many cases reference "
-        "them; a document may be in at most 20% of the answers, or in as many as reference it.",
-        "",
-        "| document | answers | share | referenced by | allowed share | over |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for hub in report["aggregates"]["hubs"]:
-        row = HubRow(**hub)
-        lines.append(
-            f"| {row.doc_id} | {row.answers} | {row.share} | {row.referenced_by} | "
-            f"{row.allowed} | {'yes' if row.over else 'no'} |"
-        )
-    lines += ["", "## The ten worst cases", ""]
-    lines += [
-        "| case | grounded | expected | retrieved | suggested from | mrr |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for o in worst_cases(outcomes):
-        expected = ", ".join(o.case.reference_context_ids) or "(out of scope)"
-        lines.append(
-            f"| {o.case.id} | {o.result.grounded} | {expected} | "
-            f"{', '.join(o.retrieved_ids) or '-'} | {', '.join(o.suggested_from) or '-'} | "
-            f"{o.scores.get('mrr', '-')} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
 COMPARE_METRICS = ("hit@1", "hit@5", "mrr", "ndcg@5", "id_based_context_recall", "rouge_score")
 CROSS_METRICS = ("hit@1", "hit@5", "mrr")
 VARIANTS = [(mode, lessons) for lessons in (True, False) for mode in MODES]
@@ -345,10 +241,10 @@ VARIANTS = [(mode, lessons) for lessons in (True, False) for mode in MODES]
 def compare(coach: Coach, cases: list[Case]) -> list[dict[str, Any]]:
     """Dense-only, BM25-only and hybrid, each with and without the lessons learned, in one run."""
     rows = []
-    original = coach.retriever.mode
+    original = coach.mode
     try:
         for mode, lessons in VARIANTS:
-            coach.retriever.mode = mode
+            coach.mode = mode
             filters = None if lessons else Filters(type="procedure")
             outcomes = run_cases(coach, cases, filters=filters)
             scored = score(coach, outcomes)
@@ -363,65 +259,5 @@ def compare(coach: Coach, cases: list[Case]) -> list[dict[str, Any]]:
                 }
             )
     finally:
-        coach.retriever.mode = original
+        coach.mode = original
     return rows
-
-
-def compare_markdown(rows: list[dict[str, Any]]) -> str:
-    names = list(rows[0])
-    lines = ["| " + " | ".join(names) + " |", "|" + " --- |" * len(names)]
-    for row in rows:
-        lines.append("| " + " | ".join(str(row[name]) for name in names) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def html_report(report: dict[str, Any]) -> str:
-    """A self-contained page (no scripts, no external files): one bar chart per metric, the
-    bars being the overall value and each language group's."""
-    groups = {"all": report["aggregates"]["overall"], **report["aggregates"]["groups"]}
-    measured = report["aggregates"]["overall"]
-    metrics = [
-        m for m in (*OWN_METRICS, *ANSWER_METRICS, *RAGAS_METRICS, *JUDGE_METRICS) if m in measured
-    ]
-    charts = []
-    for metric in metrics:
-        bars = []
-        for row, (group, values) in enumerate(groups.items()):
-            value = float(values.get(metric, 0.0))
-            width = round(300 * max(0.0, min(1.0, value)))
-            y = 8 + row * 22
-            bars.append(
-                f'<text x="0" y="{y + 13}" font-size="12">{group}</text>'
-                f'<rect x="110" y="{y}" width="{width}" height="16" fill="#2f6f9f"></rect>'
-                f'<text x="{116 + width}" y="{y + 13}" font-size="12">{value:.3f}</text>'
-            )
-        height = 16 + 22 * len(groups)
-        charts.append(
-            f"<figure><figcaption>{metric}</figcaption>"
-            f'<svg role="img" aria-label="{metric} per group" width="480" height="{height}">'
-            + "".join(bars)
-            + "</svg></figure>"
-        )
-    config = "".join(
-        f"<tr><th>{key}</th><td>{value}</td></tr>" for key, value in report["config"].items()
-    )
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        "<title>Coach evaluation</title><style>body{font-family:sans-serif;margin:2rem}"
-        "figure{display:inline-block;margin:0 2rem 1rem 0}figcaption{font-weight:bold}"
-        "</style></head><body><h1>Coach evaluation</h1>"
-        f"<table>{config}</table>" + "".join(charts) + _html_hubs(report) + "</body></html>\n"
-    )
-
-
-def _html_hubs(report: dict[str, Any]) -> str:
-    rows = "".join(
-        f"<tr><td>{row.doc_id}</td><td>{row.answers}</td><td>{row.share}</td>"
-        f"<td>{row.referenced_by}</td><td>{row.allowed}</td>"
-        f"<td>{'yes' if row.over else 'no'}</td></tr>"
-        for row in (HubRow(**hub) for hub in report["aggregates"].get("hubs", []))
-    )
-    return (
-        "<h2>Hub documents</h2><table><tr><th>document</th><th>answers</th><th>share</th>"
-        "<th>referenced by</th><th>allowed share</th><th>over</th></tr>" + rows + "</table>"
-    )

@@ -44,8 +44,13 @@ class GenerationResult:
     notes: list[str] = field(default_factory=list)
     generator: str = "extractive"
     # Every citation the generator proposed, before citations of documents it was not given were
-    # dropped: what the citation-validity metric scores.
-    proposed_citations: list[str] = field(default_factory=list)
+    # dropped (what the citation-validity metric scores); None: exactly the suggestions' ones.
+    proposed_citations: list[str] | None = None
+
+    def proposed(self) -> list[str]:
+        if self.proposed_citations is not None:
+            return list(self.proposed_citations)
+        return [citation for suggestion in self.suggestions for citation in suggestion.citations]
 
 
 class GenerationError(Exception):
