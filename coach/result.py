@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from coach.vocabulary import Language
+from coach.vocabulary import DocType, Language
 
 Kind = Literal["improve", "innovate", "skill", "consult"]
 KINDS: tuple[Kind, ...] = ("improve", "innovate", "skill", "consult")
@@ -34,8 +34,8 @@ class Colleague(BaseModel):
 class Source(BaseModel):
     id: str
     title: str
-    type: str
-    language: str
+    type: DocType
+    language: Language
     team: str | None
     owner: str | None
     path: str

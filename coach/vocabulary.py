@@ -6,7 +6,7 @@ new language or document type is added in one place.
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal, TypeGuard, get_args
 
 DocType = Literal["procedure", "lesson"]
 Language = Literal["nl", "en"]
@@ -21,6 +21,6 @@ ROLES: tuple[Role, ...] = get_args(Role)
 DRAFT_STATES: tuple[DraftState, ...] = get_args(DraftState)
 
 
-def is_language(value: object) -> bool:
+def is_language(value: object) -> TypeGuard[Language]:
     """Whether `value` is one of the languages the coach speaks."""
     return value in LANGUAGES

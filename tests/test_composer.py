@@ -5,16 +5,24 @@ from __future__ import annotations
 from coach.generate.extractive import ITEM_MARGIN, MAX_SUGGESTIONS, ExtractiveComposer
 from coach.generate.protocol import GenerationRequest, SourceDocument
 from coach.ingest.advice import AdviceItem
+from coach.vocabulary import DocType, Language
 
 
-def document(doc_id: str, items: list[AdviceItem], **fields: str) -> SourceDocument:
+def document(
+    doc_id: str,
+    items: list[AdviceItem],
+    title: str | None = None,
+    type: DocType = "lesson",
+    language: Language = "nl",
+    owner: str | None = None,
+) -> SourceDocument:
     return SourceDocument(
         id=doc_id,
-        title=fields.get("title", doc_id),
-        type=fields.get("type", "lesson"),
-        language=fields.get("language", "nl"),
+        title=title or doc_id,
+        type=type,
+        language=language,
         team=None,
-        owner=fields.get("owner"),
+        owner=owner,
         sections=(),
         items=tuple(items),
     )

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from coach.ingest.advice import AdviceItem
 from coach.result import Suggestion
+from coach.vocabulary import DocType, Language
 
 
 @dataclass(frozen=True)
@@ -15,8 +16,8 @@ class SourceDocument:
 
     id: str
     title: str
-    type: str
-    language: str
+    type: DocType
+    language: Language
     team: str | None
     owner: str | None
     sections: tuple[tuple[str, str], ...]  # (heading, text), in document order
@@ -32,7 +33,7 @@ class SourceDocument:
 @dataclass(frozen=True)
 class GenerationRequest:
     situation: str
-    language: str
+    language: Language
     # The documents that bear on the situation enough to suggest from (the engine decides),
     # best first; the only citable sources.
     documents: tuple[SourceDocument, ...]

@@ -17,6 +17,7 @@ from coach.atomic import exclusive_lock, write_atomic
 from coach.errors import ConflictError, CorpusError, NotFoundError, Problem, StaleVersionError
 from coach.index.indexer import Indexer, IndexReport
 from coach.ingest.corpus import Document, parse_document_text, scan_corpus
+from coach.vocabulary import DocType, Language, Status
 
 
 @dataclass(frozen=True)
@@ -25,14 +26,14 @@ class Fields:
 
     id: str
     title: str
-    type: str
-    language: str
+    type: DocType
+    language: Language
     body: str
     team: str | None = None
     owner: str | None = None
     tags: tuple[str, ...] = ()
     updated: date | None = None
-    status: str = "active"
+    status: Status = "active"
 
     @classmethod
     def of(cls, document: Document) -> Fields:
@@ -136,7 +137,7 @@ class Curator:
                 )
             return self._write(current.path, fields)
 
-    def set_status(self, doc_id: str, status: str, if_match: str | None = None) -> Saved:
+    def set_status(self, doc_id: str, status: Status, if_match: str | None = None) -> Saved:
         with self._writing():
             current, current_etag = self.get(doc_id)
             if if_match is not None and if_match.strip() != current_etag:

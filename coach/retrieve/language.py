@@ -32,7 +32,7 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def detect_language(text: str) -> str:
+def detect_language(text: str) -> Language:
     """nl or en, by which language's function words the text uses more."""
     tokens = words(text)
     dutch = sum(token in _MARKERS["nl"] for token in tokens)
