@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from coach.engine import Coach
     from coach.evals.judge import JudgeConfig
     from coach.evals.suites import Suite
+    from coach.factory import Services
     from coach.index.embedders import Embedder
-    from coach.index.indexer import Indexer, ProgressCallback
+    from coach.index.indexer import ProgressCallback
 
 app = typer.Typer(
     help="A coach for learning while working, grounded in your organisation's own documents.",
@@ -111,7 +112,7 @@ def index(
     settings = _settings(corpus_dir=corpus, index_dir=index_dir)
     started = time.perf_counter()
     try:
-        indexer = _indexer(settings, _embedder(settings))
+        indexer = _services(settings).indexer
         with ProgressReporter() as report_progress:
             report = indexer.run(
                 settings.corpus_dir, strict=strict, rebuild=rebuild, progress=report_progress
@@ -139,15 +140,11 @@ def index(
         raise typer.Exit(1)
 
 
-def _indexer(settings: Settings, embedder: Embedder) -> Indexer:
-    from coach.index.indexer import Indexer
+def _services(settings: Settings) -> Services:
+    """Everything a command needs, from the composition root (the model loads under a spinner)."""
+    from coach.factory import build_services
 
-    return Indexer(
-        embedder,
-        settings.store_location(),
-        settings.chunk_tokens,
-        group_chunks=settings.index_group_chunks,
-    )
+    return build_services(settings, _embedder(settings))
 
 
 def _embedder(settings: Settings) -> Embedder:
@@ -188,7 +185,6 @@ def ask(
     input ({"id", "result"} or {"id", "error"}); the exit code is 1 when any line failed.
     """
     from coach.engine import validate_request
-    from coach.factory import build_coach
     from coach.retrieve.retriever import Filters
 
     if (situation is None) == (batch is None):
@@ -199,12 +195,15 @@ def ask(
         if situation is not None:
             validate_request(situation, filters, k)  # before the model loads: fail fast
         settings = _settings(index_dir=index_dir, corpus_dir=corpus)
-        coach = build_coach(settings, _embedder(settings))
-        if batch is not None:
-            _ask_batch(coach, batch, out_file, k)
-            return
-        assert situation is not None
-        result = coach.ask(situation, filters=filters, k=k)
+        services = _services(settings)
+        try:
+            if batch is not None:
+                _ask_batch(services.coach, batch, out_file, k)
+                return
+            assert situation is not None
+            result = services.coach.ask(situation, filters=filters, k=k)
+        finally:
+            services.close()
     except CoachError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -329,17 +328,15 @@ def serve(
     import uvicorn
 
     from api.app import create_app
-    from coach.factory import build_coach
 
     settings = _settings(corpus_dir=corpus, index_dir=index_dir, local_mode=True if local else None)
     try:
-        embedder = _embedder(settings)
-        indexer = _indexer(settings, embedder)
+        services = _services(settings)
         with ProgressReporter() as report_progress:
-            report = indexer.run(settings.corpus_dir, progress=report_progress)
+            report = services.indexer.run(settings.corpus_dir, progress=report_progress)
         counts = ", ".join(f"{value} {key}" for key, value in report.counts().items())
-        err.print(f"{indexer.location.describe()}: {counts}", highlight=False)
-        coach = build_coach(settings, embedder)
+        err.print(f"{services.indexer.location.describe()}: {counts}", highlight=False)
+        coach = services.coach
     except CoachError as exc:
         raise _fail(exc) from exc
     if settings.local_mode:
@@ -353,8 +350,8 @@ def serve(
         return
     # Each worker process builds its own service from the environment; the index is already
     # up to date, and writes are serialised across processes by lock files.
-    coach.retriever.close()
-    del coach, embedder, indexer  # the supervisor process needs no model
+    services.close()
+    del coach, services  # the supervisor process needs no model
     os.environ.update(
         COACH_CORPUS_DIR=str(settings.corpus_dir.resolve()),
         COACH_INDEX_DIR=str(settings.index_dir.resolve()),
@@ -480,7 +477,7 @@ def _eval_suite(
 
     from coach.evals import evaluation
     from coach.evals.dataset import check_references, load_cases
-    from coach.factory import build_coach
+    from coach.factory import build_services
     from coach.ingest.corpus import scan_corpus
 
     err.print(f"suite {suite.name}: {suite.dataset} against {suite.corpus}", highlight=False)
@@ -494,8 +491,9 @@ def _eval_suite(
             f"{len(problems)} reference(s) in {suite.dataset} do not name an active document:\n  "
             + "\n  ".join(problems)
         )
-    _indexer(settings, embedder).run(settings.corpus_dir)
-    coach = build_coach(settings, embedder)
+    services = build_services(settings, embedder)
+    services.indexer.run(settings.corpus_dir)
+    coach = services.coach
     with ProgressReporter(label="coached", unit="cases") as report_progress:
         outcomes = evaluation.run_cases(coach, cases, report_progress)
     err.print(
@@ -507,10 +505,7 @@ def _eval_suite(
         "config": {
             "suite": suite.name,
             "tuned_on_this_suite": suite.tuned,
-            "embedder": embedder.name,
-            "fusion": vars(coach.retriever.fusion),
-            "calibration": vars(coach.calibration),
-            "generator": coach.generator.name,
+            **coach.describe(),  # embedder, fusion, calibration, generator
             "k": 5,
             "corpus_hash": evaluation.corpus_hash(settings.corpus_dir),
             "dataset_hash": evaluation.file_hash(suite.dataset),
@@ -555,7 +550,7 @@ def _eval_suite(
         for row in rows:
             comparison.add_row(*(str(value) for value in row.values()))
         out.print(comparison)
-    coach.retriever.close()
+    services.close()
     if limits is None:
         return []
     path, name = limits
