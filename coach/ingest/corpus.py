@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,21 +24,32 @@ _FENCE = re.compile(r"^(---|\.\.\.)\s*$")
 
 
 @dataclass(frozen=True)
-class Document:
-    """A valid corpus document: its front matter, its body and where it came from."""
+class Fields:
+    """What a document says: its front matter and body, as a curator's form edits them."""
 
     id: str
     title: str
     type: DocType
     language: Language
     body: str
-    path: str
-    content_hash: str
     team: str | None = None
     owner: str | None = None
     tags: tuple[str, ...] = ()
     updated: date | None = None
     status: Status = "active"
+
+    @classmethod
+    def of(cls, document: Fields) -> Fields:
+        """Only the fields of `document` (a `Document` also knows its file and version)."""
+        return cls(**{f.name: getattr(document, f.name) for f in fields(cls)})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Document(Fields):
+    """A valid corpus document: its fields, and the file and version they were read from."""
+
+    path: str
+    content_hash: str
     field_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     @property

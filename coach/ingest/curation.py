@@ -7,7 +7,6 @@ import hashlib
 import re
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,38 +16,8 @@ from coach.atomic import exclusive_lock, write_atomic
 from coach.errors import ConflictError, CorpusError, NotFoundError, Problem, StaleVersionError
 from coach.index.indexer import Indexer, IndexReport
 from coach.ingest.corpus import Document, parse_document_text, scan_corpus
-from coach.vocabulary import DocType, Language, Status
-
-
-@dataclass(frozen=True)
-class Fields:
-    """A document as a form edits it."""
-
-    id: str
-    title: str
-    type: DocType
-    language: Language
-    body: str
-    team: str | None = None
-    owner: str | None = None
-    tags: tuple[str, ...] = ()
-    updated: date | None = None
-    status: Status = "active"
-
-    @classmethod
-    def of(cls, document: Document) -> Fields:
-        return cls(
-            id=document.id,
-            title=document.title,
-            type=document.type,
-            language=document.language,
-            body=document.body,
-            team=document.team,
-            owner=document.owner,
-            tags=document.tags,
-            updated=document.updated,
-            status=document.status,
-        )
+from coach.ingest.corpus import Fields as Fields  # re-exported: the API and lessons build them
+from coach.vocabulary import Status
 
 
 def render(fields: Fields) -> str:
