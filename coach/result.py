@@ -31,13 +31,19 @@ class Colleague(BaseModel):
     documents: list[str]
 
 
-class Source(BaseModel):
+class DocumentInfo(BaseModel):
+    """What a retrieved document is and who owns it: shared by an answer's sources and by the
+    documents a generator is given."""
+
     id: str
     title: str
     type: DocType
     language: Language
     team: str | None
     owner: str | None
+
+
+class Source(DocumentInfo):
     path: str
     score: float
     snippet: str

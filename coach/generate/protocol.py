@@ -5,21 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from pydantic import ConfigDict
+
 from coach.ingest.advice import AdviceItem
-from coach.result import Suggestion
-from coach.vocabulary import DocType, Language
+from coach.result import DocumentInfo, Suggestion
+from coach.vocabulary import Language
 
 
-@dataclass(frozen=True)
-class SourceDocument:
+class SourceDocument(DocumentInfo):
     """A retrieved document as a generator sees it: metadata and its text by section."""
 
-    id: str
-    title: str
-    type: DocType
-    language: Language
-    team: str | None
-    owner: str | None
+    model_config = ConfigDict(frozen=True)
+
     sections: tuple[tuple[str, str], ...]  # (heading, text), in document order
     # Its advice items with their cosine to the situation, best fitting first.
     items: tuple[AdviceItem, ...] = ()
