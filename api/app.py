@@ -27,11 +27,11 @@ from fastapi.responses import (
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
+from api.db import DraftStore, SessionStore, StoredDraft, StoredSession
 from api.headers import WorkerHeader
 from api.insights import compute_insights
 from api.limits import BodyLimit
 from api.problems import Problem, install, problem_response, status_for
-from api.storage import DraftStore, SessionStore, StoredDraft, StoredSession
 from api.summary import session_markdown
 from coach.engine import MAX_K, Coach, source_of, validate_request
 from coach.errors import CoachError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.storage import StoredSession
+from api.db.sessions import StoredSession
 
 _LABELS = {
     "nl": {

@@ -1,0 +1,75 @@
+"""Draft lessons: what a professional recorded after a session, until a curator decides."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import cast
+
+from sqlalchemy import select
+
+from api.db.sessions import SessionStore
+from api.db.tables import DraftRow, aware
+from coach.vocabulary import DraftState
+
+
+@dataclass(frozen=True)
+class StoredDraft:
+    id: str
+    doc_id: str
+    session_id: str
+    user_id: str
+    created_at: datetime
+    state: DraftState
+    reason: str | None
+    decided_by: str | None
+
+
+def _draft(row: DraftRow) -> StoredDraft:
+    return StoredDraft(
+        row.id, row.doc_id, row.session_id, row.user_id, aware(row.created_at),
+        cast(DraftState, row.state),  # only ever written from a DraftState
+        row.reason, row.decided_by,
+    )  # fmt: skip
+
+
+class DraftStore:
+    """Drafts share the sessions' database (the session store is passed in)."""
+
+    def __init__(self, sessions: SessionStore) -> None:
+        self._sessions = sessions
+
+    def add(self, doc_id: str, session_id: str, user_id: str) -> StoredDraft:
+        row = DraftRow(
+            id=uuid.uuid4().hex,
+            doc_id=doc_id,
+            session_id=session_id,
+            user_id=user_id,
+            created_at=datetime.now(UTC),
+            state="pending",
+        )
+        with self._sessions.transaction() as db:
+            db.add(row)
+        return _draft(row)
+
+    def list(self, state: DraftState | None = "pending") -> list[StoredDraft]:
+        with self._sessions.transaction() as db:
+            query = select(DraftRow).order_by(DraftRow.created_at)
+            if state:
+                query = query.where(DraftRow.state == state)
+            return [_draft(row) for row in db.scalars(query).all()]
+
+    def get(self, draft_id: str) -> StoredDraft | None:
+        with self._sessions.transaction() as db:
+            row = db.get(DraftRow, draft_id)
+            return _draft(row) if row is not None else None
+
+    def decide(
+        self, draft_id: str, state: DraftState, by: str, reason: str | None = None
+    ) -> StoredDraft:
+        with self._sessions.transaction() as db:
+            row = db.get(DraftRow, draft_id)
+            assert row is not None
+            row.state, row.decided_by, row.reason = state, by, reason
+            return _draft(row)

@@ -1,0 +1,46 @@
+"""The tables, declared together so that creating the schema creates every one of them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Boolean, DateTime, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SessionRow(Base):
+    __tablename__ = "coaching_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(200), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    situation: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(2))
+    grounded: Mapped[bool] = mapped_column(Boolean)
+    result_json: Mapped[str] = mapped_column(Text)
+    helpful: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class DraftRow(Base):
+    """A lesson a professional recorded after a session, waiting for a curator."""
+
+    __tablename__ = "draft_lessons"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    doc_id: Mapped[str] = mapped_column(String(120), unique=True)
+    session_id: Mapped[str] = mapped_column(String(32), index=True)
+    user_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # approved / rejected
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+def aware(moment: datetime) -> datetime:
+    """A stored time in UTC (SQLite hands times back without their zone)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
