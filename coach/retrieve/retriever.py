@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -11,6 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from coach.index.embedders import Embedder
+from coach.index.protocol import SearchableStore
 from coach.index.store import ChunkHit, ChunkStore, StoreLocation
 from coach.ingest.advice import ITEM_RECORD
 from coach.retrieve.language import detect_language
@@ -111,7 +112,10 @@ class Retrieval:
 
 class Retriever:
     """Searches one index. It notices when the index was rewritten (a new generation, or a
-    writer on the server) and reloads, so BM25 is never stale."""
+    writer on the server) and reloads, so BM25 is never stale.
+
+    The index is `ChunkStore.open(location, ...)` unless `open_store` is given: then that opens
+    it (tests pass an in-memory store, coach.testing)."""
 
     def __init__(
         self,
@@ -121,15 +125,18 @@ class Retriever:
         candidates: int = 40,
         chunks_per_document: int = 3,
         memory_chunks: int = MEMORY_CHUNKS,
+        *,
+        open_store: Callable[[], SearchableStore] | None = None,
     ) -> None:
         self.embedder = embedder
         self.location = location
+        self._open_store = open_store or self._open_chunk_store
         self.fusion = fusion or Fusion()
         self.candidates = candidates
         self.chunks_per_document = chunks_per_document
         self.memory_chunks = memory_chunks
         self.mode: Mode = "hybrid"  # what `search` does by default (evaluations compare modes)
-        self._store: ChunkStore | None = None
+        self._store: SearchableStore | None = None
         self._lexical: LexicalIndex | None = None
         self._columns: dict[str, NDArray[Any]] = {}
         self._matrix: NDArray[np.float32] | None = None  # chunk vectors, when searched in memory
@@ -147,18 +154,19 @@ class Retriever:
             self._store.close()
             self._store = None
 
-    def store(self) -> ChunkStore:
+    def _open_chunk_store(self) -> SearchableStore:
+        return ChunkStore.open(self.location, self.embedder.name, self.embedder.dimension)
+
+    def store(self) -> SearchableStore:
         """The current index, reopened (and BM25 rebuilt) when it changed since last time."""
         with self._reload:
             if self._store is None or self._store.is_stale():
                 self.close()
-                self._load(
-                    ChunkStore.open(self.location, self.embedder.name, self.embedder.dimension)
-                )
+                self._load(self._open_store())
             assert self._store is not None
             return self._store
 
-    def _load(self, store: ChunkStore) -> None:
+    def _load(self, store: SearchableStore) -> None:
         """Read every chunk once: BM25 and the filter columns always, and the vectors too when
         the index is small enough to search in memory (a matrix product beats Chroma's query,
         about 7 ms, at any size up to `memory_chunks`)."""
@@ -306,7 +314,7 @@ class Retriever:
 
     def _dense_hits(
         self,
-        store: ChunkStore,
+        store: SearchableStore,
         vector: NDArray[np.float32],
         scores: NDArray[np.float32] | None,
         filters: Filters,
