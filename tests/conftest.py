@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import ipaddress
 import os
 import shutil
@@ -12,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import CodeType, ModuleType
 from typing import Any
 
 import httpx
@@ -26,6 +29,96 @@ offline_environment()
 pytest_plugins = ["tests.api_support"]
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+# -- the fast tier and the slow one ----------------------------------------------------------
+#
+# `pytest -m "not slow"` runs the tests that load no model, start no server, browser or `coach`
+# process and index nothing into Chroma (under a minute); `pytest` runs everything. Tests are
+# marked slow here, from what they use, so a new test lands in the right tier by itself.
+
+# Fixtures that load an embedding model, start a server or a browser, or run the `coach`
+# command (whose index, ask, eval and serve load the model). `location` is here because it
+# starts the Chroma server through `request.getfixturevalue`, which no fixture closure shows.
+SLOW_FIXTURES = frozenset(
+    {"embedder", "multilingual", "chroma_server", "location", "run_cli", "browser"}
+)
+# Names that load a model, start a server or a browser, or index into Chroma when called.
+SLOW_NAMES = frozenset(
+    {
+        "make_embedder",
+        "build_embedder",
+        "build_services",
+        "build_coach",
+        "Indexer",
+        "ChunkStore",
+        "open_writer",
+        "indexed_coach",
+        "running_service",
+        "running_chroma",
+        "sync_playwright",
+    }
+)
+
+
+def _names(code: CodeType) -> set[str]:
+    """The global and attribute names a function's code refers to, nested functions included."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, CodeType):
+            names |= _names(constant)
+    return names
+
+
+def _calls_slow(function: Callable[..., object]) -> bool:
+    code = getattr(inspect.unwrap(function), "__code__", None)
+    return isinstance(code, CodeType) and bool(_names(code) & SLOW_NAMES)
+
+
+_slow_modules: dict[str, bool] = {}
+
+
+def _slow_at_import(module: ModuleType) -> bool:
+    """Whether the module's own top level (not its functions) uses a slow name."""
+    if module.__name__ not in _slow_modules:
+        try:
+            tree = ast.parse(inspect.getsource(module))
+        except (OSError, TypeError):
+            tree = ast.Module(body=[], type_ignores=[])
+        definitions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import)
+        top_level = [
+            stmt for stmt in tree.body if not isinstance(stmt, (*definitions, ast.ImportFrom))
+        ]
+        used = {
+            node.id if isinstance(node, ast.Name) else node.attr
+            for stmt in top_level
+            for node in ast.walk(stmt)
+            if isinstance(node, (ast.Name, ast.Attribute))
+        }
+        _slow_modules[module.__name__] = bool(used & SLOW_NAMES)
+    return _slow_modules[module.__name__]
+
+
+def is_slow(item: pytest.Item) -> bool:
+    """A test is slow when it uses a slow fixture (directly or through other fixtures), when
+    it or a fixture it uses calls a slow name, or when its module does at import."""
+    if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    function = getattr(item, "function", None)
+    if function is not None and _calls_slow(function):
+        return True
+    info = getattr(item, "_fixtureinfo", None)  # pytest's, to see the fixtures' own code
+    for definitions in getattr(info, "name2fixturedefs", {}).values():
+        if any(_calls_slow(definition.func) for definition in definitions):
+            return True
+    module = getattr(item, "module", None)
+    return isinstance(module, ModuleType) and _slow_at_import(module)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if is_slow(item) and item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.slow)
 
 
 # -- no network but loopback ------------------------------------------------------------------
