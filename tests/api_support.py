@@ -16,7 +16,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.main import create_app
 from coach.engine import Coach
 from coach.index.embedders import Embedder
 from coach.keys import KeyStore

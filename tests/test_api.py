@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.main import create_app
 from coach.engine import Coach
 from coach.generate.extractive import ExtractiveComposer
 from coach.index.embedders import Embedder

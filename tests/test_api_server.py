@@ -12,7 +12,7 @@ import httpx
 import pytest
 import uvicorn
 
-from api.app import create_app
+from api.main import create_app
 from coach.engine import Coach
 from tests.api_support import SITUATION, Env
 from tests.conftest import free_port

@@ -1,0 +1,84 @@
+"""The routes' dependencies: the services the lifespan built, and who is calling.
+
+Each is a module-level function, so a test (or another app) can replace it through
+`app.dependency_overrides`: `get_services` for every service at once, `current_user` for
+authentication, or one of `anyone`, `professional`, `curator` for one role check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from api.db import DraftStore, SessionStore
+from api.problems import Problem
+from coach.engine import Coach
+from coach.ingest.curation import Curator
+from coach.keys import KeyStore, Principal
+from coach.vocabulary import Role
+
+
+@dataclass
+class ApiServices:
+    """What the routes use, built once per process in the lifespan (`app.state.services`)."""
+
+    coach: Coach
+    sessions: SessionStore
+    drafts: DraftStore
+    keys: KeyStore
+    curator: Curator
+    local_mode: bool
+
+
+def get_services(request: Request) -> ApiServices:
+    found: ApiServices = request.app.state.services
+    return found
+
+
+Svc = Annotated[ApiServices, Depends(get_services)]
+
+
+def current_user(svc: Svc, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    """The caller, by the API key in `Authorization: Bearer KEY` (anyone is admin locally)."""
+    if svc.local_mode:
+        return Principal("local", "admin")
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Problem(
+            401,
+            "send your API key as `Authorization: Bearer KEY` (an admin creates one with "
+            "`coach keys add USER --role ROLE`)",
+        )
+    who = svc.keys.lookup(authorization.split(" ", 1)[1].strip())
+    if who is None:
+        raise Problem(401, "this API key is unknown or revoked; ask an admin for a new one")
+    return who
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def require_role(*allowed: Role) -> Callable[[Principal], Principal]:
+    """A dependency that lets the caller through when their role is one of `allowed` (an
+    admin always passes), and answers 403 otherwise."""
+
+    def check(who: CurrentUser) -> Principal:
+        if who.role != "admin" and who.role not in allowed:
+            raise Problem(
+                403,
+                f"this needs the role {' or '.join(allowed)}; your key has the role {who.role}",
+            )
+        return who
+
+    return check
+
+
+anyone = require_role("professional", "curator")
+professional = require_role("professional")
+curator = require_role("curator")
+
+Anyone = Annotated[Principal, Depends(anyone)]
+Professional = Annotated[Principal, Depends(professional)]
+CuratorRole = Annotated[Principal, Depends(curator)]

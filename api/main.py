@@ -1,0 +1,89 @@
+"""The FastAPI service: coaching, search and sessions under /v1, health at /healthz and /readyz.
+
+Settings are read once (`create_app(settings)`); the embedder, coach, indexer and database are
+built once per process in the lifespan, through the composition root (`coach.factory`). Workers
+keep no state of their own beyond caches: sessions live in the database, documents in the
+corpus and the index. The routes live in `api.routes`, their dependencies in `api.deps`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.staticfiles import StaticFiles
+
+from api.db import DraftStore, SessionStore
+from api.deps import ApiServices
+from api.headers import WorkerHeader
+from api.limits import BodyLimit
+from api.problems import install
+from api.routes import coaching, documents, drafts, health, insights, sessions, web
+from coach.engine import Coach
+from coach.factory import build_indexer, build_services
+from coach.ingest.curation import Curator
+from coach.keys import KeyStore
+from coach.settings import Settings
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+@asynccontextmanager
+async def serving(settings: Settings, coach: Coach | None = None) -> AsyncIterator[ApiServices]:
+    """The services of one process, built off the event loop and closed in reverse order. A
+    coach that is given stays open (its owner closes it); one built here is closed here."""
+    async with AsyncExitStack() as stack:
+        if coach is None:
+            built = await run_in_threadpool(build_services, settings)
+            stack.callback(built.close)
+            coach = await run_in_threadpool(lambda: built.coach)
+            indexer = built.indexer
+        else:
+            indexer = build_indexer(settings, coach.retriever.embedder)
+        session_store = await run_in_threadpool(SessionStore, settings.sessions_url())
+        stack.callback(session_store.close)
+        yield ApiServices(
+            coach=coach,
+            sessions=session_store,
+            drafts=DraftStore(session_store),
+            keys=KeyStore(settings.keys_path()),
+            curator=Curator(settings.corpus_dir, indexer),
+            local_mode=settings.local_mode,
+        )
+
+
+def _lifespan(
+    settings: Settings, coach: Coach | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with serving(settings, coach) as services:
+            app.state.services = services
+            yield
+
+    return lifespan
+
+
+def create_app(settings: Settings, coach: Coach | None = None) -> FastAPI:
+    """The service for these settings. `coach` may be given (already loaded) or is built here."""
+    app = FastAPI(
+        title="Coach",
+        version="1",
+        summary="Coaching for learning while working, grounded in the organisation's documents.",
+        lifespan=_lifespan(settings, coach),
+    )
+    install(app)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(WorkerHeader)
+    app.mount("/static", StaticFiles(directory=web.WEB), name="static")
+    for module in (web, health, coaching, sessions, drafts, insights, documents):
+        app.include_router(module.router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The service for the settings in the environment (COACH_*): what each uvicorn worker
+    process builds when `coach serve --workers N` runs more than one."""
+    return create_app(Settings())

@@ -1,0 +1,134 @@
+"""What a professional's page asks: coaching a work situation (one JSON answer or a stream of
+events), searching the sources, reading a cited source, the teams to narrow a request to, and
+the didactic questions the coach asks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from api.deps import Anyone, ApiServices, Professional, Svc
+from api.problems import Problem, status_for
+from api.schemas import CoachRequest, DocumentOut, SearchRequest, SearchResponse
+from coach.engine import source_of, validate_request
+from coach.errors import CoachError
+from coach.keys import Principal
+from coach.result import CoachingResult
+from coach.retrieve.retriever import Filters
+
+router = APIRouter(prefix="/v1", tags=["coaching"])
+
+
+@router.post(
+    "/coach",
+    response_model=CoachingResult,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def coach_endpoint(
+    body: CoachRequest,
+    who: Professional,
+    svc: Svc,
+    accept: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Coach a work situation; the session is stored before the answer is sent.
+
+    With `Accept: text/event-stream` the answer streams: `progress` events per stage, then
+    one `result` event (the result schema plus `session_id`)."""
+    filters = body.filters()
+    validate_request(body.situation, filters, body.k)
+    if accept and "text/event-stream" in accept:
+        return StreamingResponse(
+            _stream(svc, who, body, filters),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    result = await run_in_threadpool(svc.coach.ask, body.situation, filters, body.k)
+    stored = await run_in_threadpool(svc.sessions.add, who.user, result)
+    return JSONResponse(
+        result.model_dump(mode="json"),
+        headers={"Location": f"/v1/sessions/{stored.id}", "X-Session-Id": stored.id},
+    )
+
+
+async def _stream(
+    svc: ApiServices, who: Principal, body: CoachRequest, filters: Filters
+) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    def emit(kind: str, data: Any) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, (kind, data))
+
+    def work() -> None:
+        try:
+            result = svc.coach.ask(
+                body.situation, filters, body.k, progress=lambda s: emit("progress", s)
+            )
+            stored = svc.sessions.add(who.user, result)
+            emit("result", {**result.model_dump(mode="json"), "session_id": stored.id})
+        except CoachError as exc:
+            emit("error", {"status": status_for(exc), "detail": str(exc)})
+        except Exception:
+            emit("error", {"status": 500, "detail": "the coach hit an unexpected error"})
+
+    threading.Thread(target=work, daemon=True).start()
+    yield _event("progress", {"stage": "received"})
+    while True:
+        kind, data = await queue.get()
+        if kind == "progress":
+            yield _event("progress", {"stage": data})
+            continue
+        yield _event(kind, data)
+        break
+
+
+def _event(kind: str, data: Any) -> str:
+    return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+@router.post("/search", response_model=SearchResponse)
+async def search(body: SearchRequest, who: Anyone, svc: Svc) -> SearchResponse:
+    """Sources only: the documents that bear on a query, best first."""
+    filters = Filters(**body.filters.model_dump())
+    validate_request(body.query, filters, body.k)
+    retrieval = await run_in_threadpool(svc.coach.search, body.query, filters, body.k)
+    return SearchResponse(sources=[source_of(doc) for doc in retrieval.documents])
+
+
+@router.get("/didactic-questions")
+def didactic_questions(who: Anyone, svc: Svc) -> list[dict[str, Any]]:
+    """The sustainable didactic questions, in both languages, with their phase."""
+    return [
+        {
+            "id": q.id,
+            "phase": q.phase,
+            "text": q.text,
+            "why": q.why,
+            "fits_when": q.fits_when,
+            "models": list(q.models),
+        }
+        for q in svc.coach.didactics.questions
+    ]
+
+
+@router.get("/teams")
+def teams(who: Anyone, svc: Svc) -> dict[str, list[str]]:
+    """The teams that active documents belong to (to narrow a coaching request)."""
+    found = {doc.team for doc, _tag in svc.curator.documents() if doc.is_active and doc.team}
+    return {"teams": sorted(found)}
+
+
+@router.get("/sources/{doc_id}", response_model=DocumentOut)
+def source(doc_id: str, who: Anyone, svc: Svc) -> DocumentOut:
+    """An active document, to read what an answer cites (drafts and retired ones are 404)."""
+    document, tag = svc.curator.get(doc_id)
+    if not document.is_active:
+        raise Problem(404, f"no active document {doc_id}")
+    return DocumentOut.from_document(document, tag)

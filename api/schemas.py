@@ -1,0 +1,194 @@
+"""What the API reads and writes. Literal types come from `coach.vocabulary`; the models that
+show a domain record (a corpus document, a stored session or draft) are built from it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import cast
+
+from pydantic import BaseModel, Field
+
+from api.db import StoredDraft, StoredSession
+from coach.engine import MAX_K
+from coach.ingest.corpus import Document
+from coach.ingest.curation import Fields
+from coach.result import MAX_SITUATION_CHARS, CoachingResult, Source
+from coach.retrieve.retriever import Filters
+from coach.vocabulary import DocType, DraftState, Language, Role, Status
+
+
+class CoachRequest(BaseModel):
+    situation: str = Field(min_length=1, max_length=MAX_SITUATION_CHARS)
+    team: str | None = None
+    type: DocType | None = None
+    language: Language | None = None
+    k: int = Field(5, ge=1, le=MAX_K)
+
+    def filters(self) -> Filters:
+        return Filters(team=self.team, type=self.type, language=self.language)
+
+
+class SearchFilters(BaseModel):
+    team: str | None = None
+    type: DocType | None = None
+    language: Language | None = None
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(min_length=1, max_length=MAX_SITUATION_CHARS)
+    filters: SearchFilters = SearchFilters()
+    k: int = Field(5, ge=1, le=MAX_K)
+
+
+class SearchResponse(BaseModel):
+    sources: list[Source]
+
+
+class Me(BaseModel):
+    user: str
+    role: Role
+    local_mode: bool
+
+
+class FeedbackRequest(BaseModel):
+    helpful: bool
+    comment: str | None = Field(None, max_length=4000)
+
+
+class SessionOut(BaseModel):
+    id: str
+    created_at: str
+    situation: str
+    grounded: bool
+    helpful: bool | None
+    comment: str | None
+    result: CoachingResult
+
+    @classmethod
+    def from_stored(cls, stored: StoredSession) -> SessionOut:
+        return cls(
+            id=stored.id,
+            created_at=stored.created_at.isoformat(),
+            situation=stored.result.situation,
+            grounded=stored.result.grounded,
+            helpful=stored.helpful,
+            comment=stored.comment,
+            result=stored.result,
+        )
+
+
+class SessionList(BaseModel):
+    items: list[SessionOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class DocumentIn(BaseModel):
+    """A document as a form sends it. Values are checked by the corpus lint rules, so a bad
+    type or language comes back as a 422 listing every problem at once (hence plain strings
+    here, not the vocabulary's literals)."""
+
+    title: str = ""
+    type: str = ""
+    language: str = ""
+    body: str = ""
+    team: str | None = None
+    owner: str | None = None
+    tags: list[str] = []
+    updated: date | None = None
+    status: str = "active"
+
+    def fields(self, doc_id: str) -> Fields:
+        # The casts only carry the unchecked values to the lint rules, which the curator runs
+        # on the rendered file before anything is written.
+        return Fields(
+            id=doc_id,
+            title=self.title.strip(),
+            type=cast(DocType, self.type),
+            language=cast(Language, self.language),
+            body=self.body,
+            team=(self.team or "").strip() or None,
+            owner=(self.owner or "").strip() or None,
+            tags=tuple(tag.strip() for tag in self.tags if tag.strip()),
+            updated=self.updated,
+            status=cast(Status, self.status),
+        )
+
+
+class NewDocument(DocumentIn):
+    id: str = Field(min_length=1, max_length=120)
+
+
+class DocumentOut(BaseModel):
+    """A corpus document (`coach.ingest.corpus.Document`) with its ETag."""
+
+    id: str
+    title: str
+    type: DocType
+    language: Language
+    team: str | None
+    owner: str | None
+    tags: list[str]
+    updated: date | None
+    status: Status
+    path: str
+    etag: str
+    body: str | None = None
+
+    @classmethod
+    def from_document(cls, document: Document, etag: str, with_body: bool = True) -> DocumentOut:
+        return cls(
+            id=document.id,
+            title=document.title,
+            type=document.type,
+            language=document.language,
+            team=document.team,
+            owner=document.owner,
+            tags=list(document.tags),
+            updated=document.updated,
+            status=document.status,
+            path=document.path,
+            etag=etag,
+            body=document.body if with_body else None,
+        )
+
+
+class DocumentList(BaseModel):
+    items: list[DocumentOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class LessonRequest(BaseModel):
+    what_tried: str = Field("", max_length=4000)
+    what_worked: str = Field("", max_length=4000)
+    what_not: str = Field("", max_length=4000)
+    lesson: str = Field(min_length=1, max_length=4000)
+
+
+class RejectRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class DraftOut(BaseModel):
+    """A stored draft (`api.db.StoredDraft`) with its document, when the file is still there."""
+
+    id: str
+    doc_id: str
+    session_id: str
+    user_id: str
+    created_at: str
+    state: DraftState
+    reason: str | None
+    decided_by: str | None
+    document: DocumentOut | None = None
+
+    @classmethod
+    def from_stored(cls, draft: StoredDraft, document: DocumentOut | None) -> DraftOut:
+        return cls(
+            **{k: v for k, v in vars(draft).items() if k != "created_at"},
+            created_at=draft.created_at.isoformat(),
+            document=document,
+        )
