@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,8 +35,8 @@ from coach.generate.protocol import (
     Generator,
 )
 from coach.index.embedders import Embedder
-from coach.index.indexer import Indexer, IndexReport
-from coach.index.store import ChunkHit, ChunkRecord, ChunkStore, ManifestEntry, StoreLocation
+from coach.index.indexer import Indexer
+from coach.index.store import ChunkHit, ChunkRecord, ManifestEntry, StoreLocation
 from coach.ingest.corpus import Document, content_hash
 from coach.ingest.didactics import Didactics
 from coach.result import Kind, Suggestion
@@ -139,9 +139,8 @@ def index_records(
     indexer = Indexer(embedder, MEMORY_LOCATION, chunk_tokens)
     recorder = _Recorder()
     active = sorted((doc for doc in documents if doc.is_active), key=lambda doc: doc.id)
-    # Indexer._embed_and_commit is the one place that turns a document into records; it only
-    # writes, commits and drops stale chunks, which the recorder does in memory.
-    indexer._embed_and_commit(cast(ChunkStore, recorder), active, {}, IndexReport(), None)
+    # The indexer's one place that turns documents into records writes to any ChunkWriter.
+    indexer.embed_and_commit(recorder, active)
     return recorder.records
 
 

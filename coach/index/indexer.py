@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from coach.errors import CorpusError, Problem
 from coach.index.embedders import Embedder
+from coach.index.protocol import ChunkWriter
 from coach.index.store import (
     ChunkRecord,
     ChunkStore,
@@ -180,17 +181,22 @@ class Indexer:
             gone = sorted(set(manifest) - set(wanted) - protected)
             store.remove_documents(gone)
             report.removed.extend(gone)
-            self._embed_and_commit(store, changed, manifest, report, progress)
+            self.embed_and_commit(store, changed, manifest, report, progress)
         return report
 
-    def _embed_and_commit(
+    def embed_and_commit(
         self,
-        store: ChunkStore,
+        store: ChunkWriter,
         documents: Sequence[Document],
-        manifest: dict[str, ManifestEntry],
-        report: IndexReport,
-        progress: ProgressCallback | None,
-    ) -> None:
+        manifest: dict[str, ManifestEntry] | None = None,
+        report: IndexReport | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> IndexReport:
+        """Embed these documents' chunks and advice items and write them to `store`, a group at
+        a time: records, then the manifest entries that publish them, then older versions'
+        records dropped. The one place where a document becomes index records."""
+        manifest = manifest if manifest is not None else {}
+        report = report if report is not None else IndexReport()
         chunked = [(document, _units(document, self.chunker)) for document in documents]
         versions = {document.id: indexed_hash(document) for document in documents}
         total = sum(len(units) for _, units in chunked)
@@ -232,6 +238,7 @@ class Indexer:
             done += len(texts)
             if progress:
                 progress(done, total)
+        return report
 
 
 def _groups(items: Sequence[tuple[T, list[U]]], size: int) -> list[list[tuple[T, list[U]]]]:

@@ -1,7 +1,9 @@
-"""What a reader needs from an index: the seam between the retriever and the store behind it.
+"""The seams around an index: what a reader (the retriever) needs from it, and what the
+indexer's embedding step writes to.
 
-`ChunkStore` (Chroma) satisfies it structurally; `coach.testing.InMemoryStore` does too, so the
-retriever and the coach can be tested without Chroma or a model.
+`ChunkStore` (Chroma) satisfies both structurally; `coach.testing.InMemoryStore` and its
+recorder do too, so the retriever, the coach and the indexer's records can be tested without
+Chroma or a model.
 """
 
 from __future__ import annotations
@@ -12,7 +14,18 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from coach.index.store import ChunkHit
+from coach.index.store import ChunkHit, ChunkRecord, ManifestEntry
+
+
+class ChunkWriter(Protocol):
+    """Where the indexer's embedding step puts a group of documents: their records first, the
+    manifest entries that make them visible second, older versions' records last."""
+
+    def write_chunks(self, records: Sequence[ChunkRecord]) -> None: ...
+
+    def commit(self, entries: Sequence[ManifestEntry]) -> None: ...
+
+    def drop_stale_chunks(self, doc_id: str, keep_hash: str | None) -> None: ...
 
 
 class SearchableStore(Protocol):
