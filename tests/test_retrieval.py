@@ -134,3 +134,17 @@ def test_advice_items_are_scored_apart_from_the_chunks(retriever: Retriever) -> 
     # Only advice: the lesson's story ("what happened") is not an item, and markup is gone.
     assert not any("briefjes" in text or "**" in text for text in texts)
     assert top.item_similarity == scores[0]
+
+
+def test_an_index_with_no_active_document_answers_with_nothing(
+    corpus: CorpusBuilder, multilingual: Embedder, location: StoreLocation
+) -> None:
+    # Every document retired (or still a draft): the index holds no records at all.
+    corpus.write("proc-oud", "## Stappen\n1. Bel de klant terug.\n", title="Oud", status="retired")
+    corpus.write("les-nieuw", "## Les\nBel terug.\n", title="Nieuw", status="draft")
+    Indexer(multilingual, location).run(corpus.root)
+    for memory_chunks in (0, 200_000):  # the Chroma query path and the in-memory one
+        retriever = Retriever(multilingual, location, memory_chunks=memory_chunks)
+        for mode in MODES:
+            assert ids(retriever, "Klanten worden niet teruggebeld", mode=mode) == []
+        retriever.close()

@@ -392,8 +392,10 @@ class ChunkStore:
             if entry is not None and entry.content_hash == meta.get("content_hash"):
                 hits.append(ChunkHit(chunk, str(meta["doc_id"]), text or "", dict(meta), 0.0))
                 rows.append(vector)
-        matrix = np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
-        return hits, matrix
+        if not rows:  # nothing active indexed: an empty matrix of the index's width
+            width = int((self._chunks.metadata or {}).get("dimension") or 0)
+            return hits, np.zeros((0, width), dtype=np.float32)
+        return hits, np.asarray(rows, dtype=np.float32)
 
     def query(
         self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None
