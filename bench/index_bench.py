@@ -22,7 +22,7 @@ from typing import Any
 
 from coach.index.embedders import Embedder, make_embedder
 from coach.index.indexer import Indexer
-from coach.index.store import StoreLocation
+from coach.index.records import StoreLocation
 from coach.ingest.chunking import embedding_text
 from coach.ingest.corpus import scan_corpus
 from coach.offline import offline_environment

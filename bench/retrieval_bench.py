@@ -27,10 +27,11 @@ from coach.evals.metrics import hit_at, mean, reciprocal_rank
 from coach.generate.extractive import ExtractiveComposer
 from coach.index.embedders import make_embedder
 from coach.index.indexer import Indexer
-from coach.index.store import StoreLocation
+from coach.index.records import StoreLocation
 from coach.ingest.didactics import load_didactics
 from coach.offline import offline_environment
-from coach.retrieve.retriever import MODES, Fusion, Mode, Retriever
+from coach.retrieve.fusion import MODES, Fusion, Mode
+from coach.retrieve.retriever import Retriever
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import itertools

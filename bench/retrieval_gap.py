@@ -24,7 +24,7 @@ from coach.evals.dataset import Case, load_cases
 from coach.evals.metrics import hit_at, mean, reciprocal_rank
 from coach.index.embedders import make_embedder
 from coach.index.indexer import Indexer
-from coach.index.store import StoreLocation
+from coach.index.records import StoreLocation
 from coach.offline import offline_environment
 from coach.retrieve.retriever import Retriever
 

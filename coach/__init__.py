@@ -32,7 +32,7 @@ _EXPORTS: dict[str, str] = {
     "SearchIndexError": "coach.errors",
     "SentenceTransformerEmbedder": "coach.index.embedders",
     "Settings": "coach.settings",
-    "StoreLocation": "coach.index.store",
+    "StoreLocation": "coach.index.records",
     "StoreUnavailableError": "coach.errors",
     "lint_corpus": "coach.ingest.lint",
     "load_didactics": "coach.ingest.didactics",
@@ -63,7 +63,8 @@ if TYPE_CHECKING:
     )
     from coach.index.embedders import Embedder, SentenceTransformerEmbedder, make_embedder
     from coach.index.indexer import Indexer, IndexReport
-    from coach.index.store import ChunkStore, StoreLocation
+    from coach.index.records import StoreLocation
+    from coach.index.store import ChunkStore
     from coach.ingest.chunking import Chunk, Chunker
     from coach.ingest.corpus import CorpusScan, Document, scan_corpus
     from coach.ingest.didactics import DidacticQuestion, Didactics, load_didactics

@@ -12,7 +12,7 @@ class Calibration:
     (carried by its entry in `coach.index.embedders.BACKENDS`).
 
     - grounded: the best chunk cosine is at least `similarity` AND the best document's hybrid
-      score (chunk cosine + item cosine + lexical share; coach.retrieve.retriever.Fusion) at
+      score (chunk cosine + item cosine + lexical share; coach.retrieve.fusion.Fusion) at
       least `score`: two pieces of evidence, the words and the meaning, must both bear on it;
     - the best document is suggested from; a further one only when its score is within
       `suggest_gap` of the best (as good a fit); one within `related_gap` is listed apart as

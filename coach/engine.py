@@ -11,7 +11,7 @@ from coach.errors import InvalidRequestError
 from coach.generate.protocol import GenerationRequest, Generator, SourceDocument
 from coach.generate.questions import choose_questions
 from coach.index.embedders import calibration_for
-from coach.index.store import ChunkHit
+from coach.index.records import ChunkHit
 from coach.ingest.advice import AdviceItem, sections_of
 from coach.ingest.didactics import Didactics
 from coach.result import (
@@ -22,8 +22,10 @@ from coach.result import (
     Source,
     Timings,
 )
+from coach.retrieve.filters import Filters
+from coach.retrieve.fusion import Mode
 from coach.retrieve.language import detect_language
-from coach.retrieve.retriever import DocumentHit, Filters, Mode, Retrieval, Retriever
+from coach.retrieve.retriever import DocumentHit, Retrieval, Retriever
 from coach.vocabulary import DOC_TYPES, LANGUAGES
 
 MAX_K = 20

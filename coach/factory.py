@@ -15,7 +15,8 @@ from coach.generate.protocol import Generator
 from coach.index.embedders import Embedder, make_embedder
 from coach.index.indexer import Indexer
 from coach.ingest.didactics import load_didactics
-from coach.retrieve.retriever import Fusion, Retriever
+from coach.retrieve.fusion import Fusion
+from coach.retrieve.retriever import Retriever
 from coach.settings import Settings
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from coach.index.store import StoreLocation
+from coach.index.records import StoreLocation
 
 
 class Settings(BaseSettings):

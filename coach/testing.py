@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -36,11 +36,12 @@ from coach.generate.protocol import (
 )
 from coach.index.embedders import Embedder
 from coach.index.indexer import Indexer
-from coach.index.store import ChunkHit, ChunkRecord, ManifestEntry, StoreLocation
+from coach.index.records import ChunkHit, ChunkRecord, ManifestEntry, StoreLocation
 from coach.ingest.corpus import Document, content_hash
 from coach.ingest.didactics import Didactics
 from coach.result import Kind, Suggestion
-from coach.retrieve.retriever import Fusion, Retriever
+from coach.retrieve.fusion import Fusion
+from coach.retrieve.retriever import Retriever
 from coach.vocabulary import DocType, Language, Status
 
 # What a retriever over an in-memory store names as its location (nothing is opened there).
@@ -170,9 +171,7 @@ class InMemoryStore:
         cls, records: Sequence[ChunkRecord], dimension: int | None = None
     ) -> InMemoryStore:
         hits = [
-            ChunkHit(
-                record.id, str(record.metadata["doc_id"]), record.text, dict(record.metadata), 0.0
-            )
+            ChunkHit(record.id, record.metadata["doc_id"], record.text, record.metadata, 0.0)
             for record in records
         ]
         return cls(hits, [record.embedding for record in records], dimension)
@@ -218,7 +217,7 @@ class InMemoryStore:
         return [hit for hit in found if hit.metadata.get("status") == "active"]
 
 
-def matches(where: dict[str, Any] | None, metadata: dict[str, Any]) -> bool:
+def matches(where: dict[str, Any] | None, metadata: Mapping[str, object]) -> bool:
     """Whether `metadata` satisfies a Chroma `where` clause (None: everything does)."""
     if not where:
         return True

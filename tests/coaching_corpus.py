@@ -10,7 +10,7 @@ from coach.generate.extractive import ExtractiveComposer
 from coach.generate.protocol import Generator
 from coach.index.embedders import Embedder
 from coach.index.indexer import Indexer
-from coach.index.store import StoreLocation
+from coach.index.records import StoreLocation
 from coach.ingest.didactics import load_didactics
 from coach.retrieve.retriever import Retriever
 from tests.conftest import CorpusBuilder

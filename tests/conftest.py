@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from coach.index.embedders import Embedder, make_embedder
-from coach.index.store import StoreLocation
+from coach.index.records import StoreLocation
 from coach.offline import offline_environment
 
 offline_environment()

@@ -14,7 +14,7 @@ from coach.engine import Coach
 from coach.generate.extractive import ExtractiveComposer
 from coach.index.embedders import Embedder
 from coach.index.indexer import Indexer
-from coach.index.store import StoreLocation
+from coach.index.records import StoreLocation
 from coach.keys import KeyStore
 from coach.retrieve.retriever import Retriever
 from coach.settings import Settings

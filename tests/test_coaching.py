@@ -11,7 +11,7 @@ from coach.engine import Coach
 from coach.errors import InvalidRequestError
 from coach.index.embedders import Embedder
 from coach.result import CoachingResult
-from coach.retrieve.retriever import Filters
+from coach.retrieve.filters import Filters
 from tests.coaching_corpus import indexed_coach, write_coaching_corpus
 from tests.conftest import CorpusBuilder
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from coach.index.embedders import Embedder
 from coach.index.indexer import Indexer
-from coach.index.store import ChunkStore, StoreLocation
+from coach.index.records import StoreLocation
+from coach.index.store import ChunkStore
 from tests.conftest import CorpusBuilder
 from tests.test_indexing import HEATPUMP, INCIDENT, build, consistent
 

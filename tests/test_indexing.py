@@ -7,7 +7,8 @@ import pytest
 from coach.errors import CorpusError, IndexMismatchError, IndexNotFoundError
 from coach.index.embedders import Embedder
 from coach.index.indexer import Indexer
-from coach.index.store import ChunkStore, StoreLocation
+from coach.index.records import StoreLocation
+from coach.index.store import ChunkStore
 from coach.ingest.advice import ITEM_RECORD
 from tests.conftest import CorpusBuilder
 

@@ -7,8 +7,10 @@ import pytest
 
 from coach.index.embedders import Embedder
 from coach.index.indexer import Indexer
-from coach.index.store import StoreLocation
-from coach.retrieve.retriever import MODES, Filters, Retriever
+from coach.index.records import StoreLocation
+from coach.retrieve.filters import Filters
+from coach.retrieve.fusion import MODES
+from coach.retrieve.retriever import Retriever
 from tests.coaching_corpus import write_coaching_corpus
 from tests.conftest import CorpusBuilder
 

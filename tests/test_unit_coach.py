@@ -13,7 +13,7 @@ from coach.errors import InvalidRequestError
 from coach.generate.fallback import FallbackGenerator
 from coach.ingest.corpus import Document, scan_corpus
 from coach.ingest.didactics import Didactics, load_didactics
-from coach.retrieve.retriever import Filters
+from coach.retrieve.filters import Filters
 from coach.testing import HASHING_CALIBRATION, FixedGenerator, memory_coach
 from tests.coaching_corpus import write_coaching_corpus
 from tests.conftest import DIDACTICS_SOURCE, CorpusBuilder

@@ -11,7 +11,7 @@ import pytest
 
 from coach.index.embedders import Embedder
 from coach.index.indexer import indexed_hash
-from coach.index.store import ChunkHit
+from coach.index.records import ChunkHit, as_metadata
 from coach.ingest.advice import ITEM_INDEX, ITEM_RECORD
 from coach.testing import HashingEmbedder, InMemoryStore, document, index_records, matches
 
@@ -81,7 +81,7 @@ def test_records_are_the_indexers_chunks_and_advice_items() -> None:
 
 
 def hit(doc_id: str, **metadata: str) -> ChunkHit:
-    return ChunkHit(f"{doc_id}:0", doc_id, doc_id, {"doc_id": doc_id, **metadata}, 0.0)
+    return ChunkHit(f"{doc_id}:0", doc_id, doc_id, as_metadata({"doc_id": doc_id, **metadata}), 0.0)
 
 
 def test_where_clauses_are_evaluated_like_chromas() -> None:

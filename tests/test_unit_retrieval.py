@@ -8,7 +8,9 @@ import pytest
 from coach.index.protocol import SearchableStore
 from coach.index.store import ChunkStore
 from coach.ingest.corpus import Document, scan_corpus
-from coach.retrieve.retriever import MODES, DocumentHit, Filters, Fusion, Mode, Retriever
+from coach.retrieve.filters import Filters
+from coach.retrieve.fusion import MODES, Fusion, Mode
+from coach.retrieve.retriever import DocumentHit, Retriever
 from coach.testing import MEMORY_LOCATION, HashingEmbedder, InMemoryStore, document
 from tests.coaching_corpus import write_coaching_corpus
 from tests.conftest import CorpusBuilder

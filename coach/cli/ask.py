@@ -46,7 +46,7 @@ def ask(
     input ({"id", "result"} or {"id", "error"}); the exit code is 1 when any line failed.
     """
     from coach.engine import validate_request
-    from coach.retrieve.retriever import Filters
+    from coach.retrieve.filters import Filters
 
     if (situation is None) == (batch is None):
         err.print("[bold red]error:[/] give either a SITUATION or --batch FILE", highlight=False)
@@ -78,7 +78,7 @@ def ask(
 def _ask_batch(coach: Coach, batch: Path, out_file: Path | None, k: int) -> None:
     import json
 
-    from coach.retrieve.retriever import Filters
+    from coach.retrieve.filters import Filters
 
     try:
         lines = batch.read_text(encoding="utf-8").splitlines()

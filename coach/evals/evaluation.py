@@ -14,7 +14,8 @@ from coach.evals.hubs import hub_report
 from coach.evals.judge import JUDGE_METRICS, JudgeConfig, judge_scores
 from coach.evals.metrics import hit_at, mean, ndcg_at, precision_counts, ratio, reciprocal_rank
 from coach.result import CoachingResult
-from coach.retrieve.retriever import MODES, Filters
+from coach.retrieve.filters import Filters
+from coach.retrieve.fusion import MODES
 
 RAGAS_METRICS = (
     "id_based_context_precision",

@@ -12,14 +12,15 @@ from typing import TypeVar
 from coach.errors import CorpusError, Problem
 from coach.index.embedders import Embedder
 from coach.index.protocol import ChunkWriter
-from coach.index.store import (
+from coach.index.records import (
     ChunkRecord,
-    ChunkStore,
     ManifestEntry,
+    RecordMetadata,
     StoreLocation,
     chunk_id,
-    open_writer,
+    document_metadata,
 )
+from coach.index.store import ChunkStore, open_writer
 from coach.ingest.advice import ITEM_INDEX, ITEM_RECORD, advice_items, markdown_sections
 from coach.ingest.chunking import Chunker, embedding_text
 from coach.ingest.corpus import Document, scan_corpus
@@ -52,7 +53,7 @@ class _Unit:
     index: int
     embed: str  # what the embedder sees
     text: str  # what the store keeps
-    metadata: dict[str, str | int]
+    metadata: RecordMetadata
 
 
 def _units(document: Document, chunker: Chunker) -> list[_Unit]:
@@ -211,14 +212,14 @@ class Indexer:
             records: list[ChunkRecord] = []
             for document, units in group:
                 version = versions[document.id]
-                base = {**document.metadata(), "content_hash": version}
+                base = document_metadata(document)
                 for unit in units:
                     records.append(
                         ChunkRecord(
                             id=chunk_id(document.id, version, unit.index),
                             text=unit.text,
                             embedding=next(vectors),
-                            metadata={**base, **unit.metadata},
+                            metadata={**base, "content_hash": version, **unit.metadata},
                         )
                     )
             store.write_chunks(records)

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from coach.index.store import ChunkHit, ChunkRecord, ManifestEntry
+from coach.index.records import ChunkHit, ChunkRecord, ManifestEntry
 
 
 class ChunkWriter(Protocol):

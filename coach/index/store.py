@@ -8,9 +8,8 @@ killed at any point leaves every query seeing whole documents, and the next run 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,89 +17,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from coach.errors import IndexMismatchError, IndexNotFoundError, StoreUnavailableError
+from coach.index.chroma import batches, close_client, guarded, open_client
 from coach.index.generations import Generations
+from coach.index.records import ChunkHit, ChunkRecord, ManifestEntry, StoreLocation, as_metadata
 
 SCHEMA_VERSION = 1
 _MANIFEST_SUFFIX = "-manifest"
-_BATCH = 1000  # Chroma rejects very large single writes; stay well under its limit.
 # A manifest record that changes with every write, so readers can tell their view is stale.
 # Document ids match [a-z0-9-]+, so this id can never clash with one.
 _REVISION_ID = "~revision"
-
-
-@dataclass(frozen=True)
-class StoreLocation:
-    """Where the index lives: an embedded folder, or a Chroma server."""
-
-    collection: str
-    path: Path | None = None
-    host: str | None = None
-    port: int = 8000
-    ssl: bool = False
-
-    def describe(self) -> str:
-        if self.host:
-            scheme = "https" if self.ssl else "http"
-            return (
-                f"Chroma server {scheme}://{self.host}:{self.port} (collection {self.collection})"
-            )
-        return f"embedded index {self.path} (collection {self.collection})"
-
-
-@dataclass(frozen=True)
-class ManifestEntry:
-    doc_id: str
-    content_hash: str
-    n_chunks: int
-    path: str
-
-
-@dataclass(frozen=True)
-class ChunkRecord:
-    """One chunk as written to the store."""
-
-    id: str
-    text: str
-    embedding: list[float]
-    metadata: dict[str, str | int]
-
-
-@dataclass(frozen=True)
-class ChunkHit:
-    id: str
-    doc_id: str
-    text: str
-    metadata: dict[str, Any]
-    distance: float
-
-
-def chunk_id(doc_id: str, content_hash: str, index: int) -> str:
-    return f"{doc_id}:{content_hash[:16]}:{index}"
-
-
-def _client(location: StoreLocation, folder: Path | None = None) -> Any:
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    try:
-        if location.host:
-            return chromadb.HttpClient(
-                host=location.host, port=location.port, ssl=location.ssl, settings=chroma_settings
-            )
-        assert folder is not None
-        return chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
-    except Exception as exc:  # chromadb raises ValueError/ConnectionError/its own errors
-        raise StoreUnavailableError(
-            f"cannot open the {location.describe()}: {exc}. Check that the folder is writable or "
-            "that the server runs (COACH_CHROMA_HOST / COACH_CHROMA_PORT)."
-        ) from exc
-
-
-def _close(client: Any) -> None:
-    close = getattr(client, "close", None)
-    if close is not None:
-        close()
 
 
 @contextmanager
@@ -114,41 +39,41 @@ def open_writer(
     manifest keeps half-written documents invisible.
     """
     if location.host:
-        client = _client(location)
+        client = open_client(location)
         try:
             if rebuild:
                 _drop_collections(location, client)
             yield ChunkStore._create(location, client, embedder, dimension)
         finally:
-            _close(client)
+            close_client(client)
         return
     assert location.path is not None
     generations = Generations(location.path)
     with generations.writing():
         previous = generations.current()
         staged = generations.stage(fresh=rebuild)
-        client = _client(location, staged)
+        client = open_client(location, staged)
         published = False
         try:
             store = ChunkStore._create(location, client, embedder, dimension)
             yield store
-            _close(client)
+            close_client(client)
             if store.modified or previous is None:
                 generations.publish(staged)
                 published = True
                 generations.prune(keep_previous=previous)
         finally:
-            _close(client)
+            close_client(client)
             if not published:
                 generations.discard(staged)
 
 
 def _drop_collections(location: StoreLocation, client: Any) -> None:
     names = (location.collection, location.collection + _MANIFEST_SUFFIX)
-    existing = _guard(location, lambda: {c.name for c in client.list_collections()})
+    existing = guarded(location, lambda: {c.name for c in client.list_collections()})
     for name in names:
         if name in existing:
-            _guard(location, lambda name=name: client.delete_collection(name))
+            guarded(location, lambda name=name: client.delete_collection(name))
 
 
 class ChunkStore:
@@ -181,14 +106,14 @@ class ChunkStore:
                 raise IndexNotFoundError(
                     f"no index in the {location.describe()}; build it with `coach index`"
                 )
-        client = _client(location, folder)
+        client = open_client(location, folder)
         try:
-            chunks = _guard(location, lambda: client.get_collection(location.collection))
-            manifest = _guard(
+            chunks = guarded(location, lambda: client.get_collection(location.collection))
+            manifest = guarded(
                 location, lambda: client.get_collection(location.collection + _MANIFEST_SUFFIX)
             )
         except IndexNotFoundError:
-            _close(client)
+            close_client(client)
             raise IndexNotFoundError(
                 f"no index in the {location.describe()}; build it with `coach index`"
             ) from None
@@ -206,7 +131,7 @@ class ChunkStore:
         cls, location: StoreLocation, client: Any, embedder: str, dimension: int
     ) -> ChunkStore:
         identity = {"embedder": embedder, "dimension": dimension, "schema": SCHEMA_VERSION}
-        chunks = _guard(
+        chunks = guarded(
             location,
             lambda: client.get_or_create_collection(
                 location.collection,
@@ -214,7 +139,7 @@ class ChunkStore:
                 embedding_function=None,
             ),
         )
-        manifest = _guard(
+        manifest = guarded(
             location,
             lambda: client.get_or_create_collection(
                 location.collection + _MANIFEST_SUFFIX,
@@ -227,7 +152,7 @@ class ChunkStore:
         return store
 
     def close(self) -> None:
-        _close(self._client)
+        close_client(self._client)
 
     def check_identity(self, embedder: str, dimension: int) -> None:
         meta = self._chunks.metadata or {}
@@ -242,7 +167,7 @@ class ChunkStore:
     # -- the manifest ----------------------------------------------------------------------
 
     def manifest(self) -> dict[str, ManifestEntry]:
-        result = _guard(self.location, lambda: self._manifest.get(include=["metadatas"]))
+        result = guarded(self.location, lambda: self._manifest.get(include=["metadatas"]))
         return {
             doc_id: _entry(doc_id, meta)
             for doc_id, meta in zip(result["ids"], result["metadatas"], strict=True)
@@ -251,7 +176,7 @@ class ChunkStore:
 
     def revision(self) -> str:
         """Changes whenever a writer changed this index (empty for an index never written)."""
-        result = _guard(
+        result = guarded(
             self.location, lambda: self._manifest.get(ids=[_REVISION_ID], include=["metadatas"])
         )
         return str(result["metadatas"][0]["revision"]) if result["ids"] else ""
@@ -268,7 +193,7 @@ class ChunkStore:
         if self.modified:
             return
         self.modified = True
-        _guard(
+        guarded(
             self.location,
             lambda: self._manifest.upsert(
                 ids=[_REVISION_ID], embeddings=[[0.0]], metadatas=[{"revision": uuid.uuid4().hex}]
@@ -278,7 +203,7 @@ class ChunkStore:
     def committed_hashes(self, doc_ids: Sequence[str]) -> dict[str, str]:
         if not doc_ids:
             return {}
-        result = _guard(
+        result = guarded(
             self.location, lambda: self._manifest.get(ids=list(doc_ids), include=["metadatas"])
         )
         return {
@@ -289,8 +214,8 @@ class ChunkStore:
     def commit(self, entries: Sequence[ManifestEntry]) -> None:
         """Make these document versions visible (their chunks must already be written)."""
         self._touch()
-        for batch in _batches(list(entries)):
-            _guard(
+        for batch in batches(list(entries)):
+            guarded(
                 self.location,
                 lambda batch=batch: self._manifest.upsert(
                     ids=[entry.doc_id for entry in batch],
@@ -311,8 +236,8 @@ class ChunkStore:
     def write_chunks(self, records: Sequence[ChunkRecord]) -> None:
         """Write chunks of not yet committed versions (invisible until `commit`)."""
         self._touch()
-        for batch in _batches(list(records)):
-            _guard(
+        for batch in batches(list(records)):
+            guarded(
                 self.location,
                 lambda batch=batch: self._chunks.upsert(
                     ids=[record.id for record in batch],
@@ -328,24 +253,24 @@ class ChunkStore:
         where: dict[str, Any] = {"doc_id": doc_id}
         if keep_hash is not None:
             where = {"$and": [{"doc_id": doc_id}, {"content_hash": {"$ne": keep_hash}}]}
-        _guard(self.location, lambda: self._chunks.delete(where=where))
+        guarded(self.location, lambda: self._chunks.delete(where=where))
 
     def remove_documents(self, doc_ids: Sequence[str]) -> None:
         """Hide documents first (manifest), then delete their chunks."""
         if not doc_ids:
             return
         self._touch()
-        _guard(self.location, lambda: self._manifest.delete(ids=list(doc_ids)))
+        guarded(self.location, lambda: self._manifest.delete(ids=list(doc_ids)))
         for doc_id in doc_ids:
             self.drop_stale_chunks(doc_id, keep_hash=None)
 
     def chunk_count(self) -> int:
-        count: int = _guard(self.location, self._chunks.count)
+        count: int = guarded(self.location, self._chunks.count)
         return count
 
     def sweep(self, manifest: dict[str, ManifestEntry]) -> int:
         """Delete every chunk that no committed version owns (left by an interrupted run)."""
-        result = _guard(self.location, lambda: self._chunks.get(include=["metadatas"]))
+        result = guarded(self.location, lambda: self._chunks.get(include=["metadatas"]))
         stale = [
             chunk
             for chunk, meta in zip(result["ids"], result["metadatas"], strict=True)
@@ -354,17 +279,17 @@ class ChunkStore:
         ]
         if stale:
             self._touch()
-        for batch in _batches(stale):
-            _guard(self.location, lambda batch=batch: self._chunks.delete(ids=batch))
+        for batch in batches(stale):
+            guarded(self.location, lambda batch=batch: self._chunks.delete(ids=batch))
         return len(stale)
 
     def get_chunks(self, where: dict[str, Any] | None = None) -> list[ChunkHit]:
         """Chunks of committed versions (for example to build a lexical index)."""
-        result = _guard(
+        result = guarded(
             self.location, lambda: self._chunks.get(where=where, include=["metadatas", "documents"])
         )
         hits = [
-            ChunkHit(chunk, str(meta["doc_id"]), text or "", dict(meta), 0.0)
+            _hit(chunk, meta, text)
             for chunk, meta, text in zip(
                 result["ids"], result["metadatas"], result["documents"], strict=True
             )
@@ -374,7 +299,7 @@ class ChunkStore:
     def snapshot(self) -> tuple[list[ChunkHit], NDArray[np.float32]]:
         """Every committed chunk with its embedding (rows in the same order), for a reader
         that searches in memory."""
-        result = _guard(
+        result = guarded(
             self.location,
             lambda: self._chunks.get(include=["metadatas", "documents", "embeddings"]),
         )
@@ -390,7 +315,7 @@ class ChunkStore:
         ):
             entry = manifest.get(str(meta["doc_id"]))
             if entry is not None and entry.content_hash == meta.get("content_hash"):
-                hits.append(ChunkHit(chunk, str(meta["doc_id"]), text or "", dict(meta), 0.0))
+                hits.append(_hit(chunk, meta, text))
                 rows.append(vector)
         if not rows:  # nothing active indexed: an empty matrix of the index's width
             width = int((self._chunks.metadata or {}).get("dimension") or 0)
@@ -405,7 +330,7 @@ class ChunkStore:
         Only active documents are indexed, so no status filter goes to Chroma (a `where` clause
         makes its search about ten times slower); the status is checked on the hits instead.
         """
-        result = _guard(
+        result = guarded(
             self.location,
             lambda: self._chunks.query(
                 query_embeddings=[list(embedding)],
@@ -415,7 +340,7 @@ class ChunkStore:
             ),
         )
         hits = [
-            ChunkHit(chunk, str(meta["doc_id"]), text or "", dict(meta), float(distance))
+            _hit(chunk, meta, text, float(distance))
             for chunk, meta, text, distance in zip(
                 result["ids"][0],
                 result["metadatas"][0],
@@ -432,6 +357,12 @@ class ChunkStore:
         return [hit for hit in hits if hashes.get(hit.doc_id) == hit.metadata.get("content_hash")]
 
 
+def _hit(
+    record_id: str, meta: Mapping[str, object], text: str | None, distance: float = 0.0
+) -> ChunkHit:
+    return ChunkHit(record_id, str(meta["doc_id"]), text or "", as_metadata(meta), distance)
+
+
 def _entry(doc_id: str, meta: dict[str, Any]) -> ManifestEntry:
     return ManifestEntry(
         doc_id=doc_id,
@@ -439,24 +370,3 @@ def _entry(doc_id: str, meta: dict[str, Any]) -> ManifestEntry:
         n_chunks=int(meta["n_chunks"]),
         path=str(meta.get("path", "")),
     )
-
-
-def _batches(items: list[Any]) -> Iterator[list[Any]]:
-    for start in range(0, len(items), _BATCH):
-        yield items[start : start + _BATCH]
-
-
-def _guard(location: StoreLocation, call: Any) -> Any:
-    """Run a Chroma call, turning vendor errors into ours."""
-    from chromadb.errors import NotFoundError
-
-    try:
-        return call()
-    except NotFoundError as exc:
-        raise IndexNotFoundError(f"no index in the {location.describe()}: {exc}") from exc
-    except (ConnectionError, OSError) as exc:
-        raise StoreUnavailableError(f"the {location.describe()} is unreachable: {exc}") from exc
-    except Exception as exc:
-        if exc.__class__.__module__.startswith(("httpx", "httpcore")):
-            raise StoreUnavailableError(f"the {location.describe()} is unreachable: {exc}") from exc
-        raise

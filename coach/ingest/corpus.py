@@ -56,21 +56,6 @@ class Document(Fields):
     def is_active(self) -> bool:
         return self.status == "active"
 
-    def metadata(self) -> dict[str, str]:
-        """Flat metadata as a vector store keeps it (empty string for an unset optional field)."""
-        return {
-            "doc_id": self.id,
-            "title": self.title,
-            "type": self.type,
-            "language": self.language,
-            "team": self.team or "",
-            "owner": self.owner or "",
-            "tags": ",".join(self.tags),
-            "updated": self.updated.isoformat() if self.updated else "",
-            "status": self.status,
-            "path": self.path,
-        }
-
 
 @dataclass
 class ParsedFile:

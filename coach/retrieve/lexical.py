@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from coach.index.store import ChunkHit
+from coach.index.records import ChunkHit
 from coach.retrieve.language import terms
 
 

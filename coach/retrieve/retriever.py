@@ -5,74 +5,23 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from coach.index.embedders import Embedder
 from coach.index.protocol import SearchableStore
-from coach.index.store import ChunkHit, ChunkStore, StoreLocation
+from coach.index.records import ChunkHit, ChunkMetadata, StoreLocation
+from coach.index.store import ChunkStore
 from coach.ingest.advice import ITEM_RECORD
+from coach.retrieve.filters import Filters
+from coach.retrieve.fusion import MODES, Fusion, Mode
 from coach.retrieve.language import detect_language
 from coach.retrieve.lexical import LexicalIndex
 
-Mode = Literal["hybrid", "dense", "lexical"]
-MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
 # Indexes up to this many chunks are searched in memory (about 2 KB per chunk at 512-d).
 MEMORY_CHUNKS = 200_000
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrict retrieval to a team, a document type and/or a document language."""
-
-    team: str | None = None
-    type: str | None = None
-    language: str | None = None
-
-    def _conditions(self) -> dict[str, str]:
-        pairs = {"team": self.team, "type": self.type, "language": self.language}
-        return {key: value for key, value in pairs.items() if value}
-
-    def where(self) -> dict[str, Any] | None:
-        """The Chroma `where` clause."""
-        conditions = [{key: value} for key, value in self._conditions().items()]
-        if not conditions:
-            return None
-        return conditions[0] if len(conditions) == 1 else {"$and": conditions}
-
-    def allows(self, metadata: dict[str, Any]) -> bool:
-        return all(metadata.get(key) == value for key, value in self._conditions().items())
-
-
-@dataclass(frozen=True)
-class Fusion:
-    """How hybrid retrieval scores a document: a weighted sum of three pieces of evidence on
-    one absolute scale, so that the score also says how well a document fits (the engine
-    decides what to suggest from on it).
-
-    - `dense`: the cosine of its best chunk to the situation;
-    - `items`: the cosine of its best advice item (the item itself fits, not just its section);
-    - `lexical`: the BM25 of its best chunk relative to the best document in the situation's
-      language. A document in the other language cannot match the words (each side is stemmed
-      in its own language), so it gets the lexical share of its standing: the share that ranks,
-      among the same-language documents, where its cosines rank it. Never a penalty for its
-      language.
-
-    Weights and the rule for the other language were chosen on two organisations' cases (the
-    sample and rijnmond suites, 126 in scope; README) and are reported on a third, held out."""
-
-    dense: float = 1.0
-    items: float = 1.0
-    lexical: float = 0.3
-
-    def meaning(self, similarity: float, item_similarity: float) -> float:
-        """The evidence that does not depend on the language: the two cosines."""
-        return self.dense * similarity + self.items * item_similarity
-
-    def score(self, similarity: float, item_similarity: float, lexical: float) -> float:
-        return self.meaning(similarity, item_similarity) + self.lexical * lexical
 
 
 @dataclass
@@ -80,7 +29,7 @@ class DocumentHit:
     """One retrieved document: its metadata and best chunks (best first)."""
 
     doc_id: str
-    metadata: dict[str, Any]
+    metadata: ChunkMetadata
     score: float = 0.0
     similarity: float | None = None  # cosine of its best chunk to the query (dense)
     lexical_score: float | None = None  # BM25 of its best chunk
