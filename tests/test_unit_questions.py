@@ -85,3 +85,9 @@ def test_questions_and_reasons_speak_the_situation_language() -> None:
     assert energy.text == energy.question.text["en"]
     assert energy.why == "You mention 'tired'. " + energy.question.why["en"]
     assert all(c.text == c.question.text["en"] for c in chosen)
+
+
+def test_a_limit_below_three_is_respected_when_grounded() -> None:
+    for limit in (1, 2):
+        for situation in (NO_SIGNAL, "Ik wil iets nieuws proberen en de les delen."):
+            assert len(choose_questions(DIDACTICS, situation, "nl", True, limit=limit)) == limit

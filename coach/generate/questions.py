@@ -27,7 +27,9 @@ def choose_questions(
     didactics: Didactics, situation: str, language: str, grounded: bool, limit: int = 4
 ) -> list[ChosenQuestion]:
     """3-4 questions when grounded (at most one per phase, best-matching first, shown in the
-    order of the learning cycle); 2 when the corpus has nothing (frame it, find whom to ask)."""
+    order of the learning cycle; never more than `limit`); 2 when the corpus has nothing
+    (frame it, find whom to ask)."""
+    least = min(3, limit)
     matched = {
         question.id: _matches(question, situation, language) for question in didactics.questions
     }
@@ -46,10 +48,10 @@ def choose_questions(
         chosen = [question for question in ranked if score(question) > 0][:limit]
         for phase in _GROUNDED_DEFAULT_PHASES:
             default = best_per_phase.get(phase)
-            if len(chosen) < 3 and default is not None and default not in chosen:
+            if len(chosen) < least and default is not None and default not in chosen:
                 chosen.append(default)
         for question in ranked:  # a corpus without those phases still gets three
-            if len(chosen) >= 3:
+            if len(chosen) >= least:
                 break
             if question not in chosen:
                 chosen.append(question)
