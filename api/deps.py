@@ -8,6 +8,7 @@ authentication, or one of `anyone`, `professional`, `curator` for one role check
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -31,6 +32,7 @@ class ApiServices:
     keys: KeyStore
     curator: Curator
     local_mode: bool
+    streams: Executor  # runs the coaching of streamed requests, a bounded number at a time
 
 
 def get_services(request: Request) -> ApiServices:

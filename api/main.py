@@ -9,6 +9,7 @@ corpus and the index. The routes live in `api.routes`, their dependencies in `ap
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
@@ -28,6 +29,9 @@ from coach.keys import KeyStore
 from coach.settings import Settings
 
 MAX_BODY_BYTES = 256 * 1024
+# Streamed answers coach on their own pool, so at most this many run at once; more wait their
+# turn (they have had their first event) instead of each starting a thread of its own.
+STREAM_WORKERS = 8
 
 
 @asynccontextmanager
@@ -44,6 +48,14 @@ async def serving(settings: Settings, coach: Coach | None = None) -> AsyncIterat
             indexer = build_indexer(settings, coach.retriever.embedder)
         session_store = await run_in_threadpool(SessionStore, settings.sessions_url())
         stack.callback(session_store.close)
+        streams = ThreadPoolExecutor(max_workers=STREAM_WORKERS, thread_name_prefix="coach-stream")
+
+        async def stop_streams() -> None:
+            # A stream still waiting for a worker is cancelled (its client hears so); a running
+            # one finishes, so its session is stored before the database closes.
+            await run_in_threadpool(streams.shutdown, wait=True, cancel_futures=True)
+
+        stack.push_async_callback(stop_streams)
         yield ApiServices(
             coach=coach,
             sessions=session_store,
@@ -51,6 +63,7 @@ async def serving(settings: Settings, coach: Coach | None = None) -> AsyncIterat
             keys=KeyStore(settings.keys_path()),
             curator=Curator(settings.corpus_dir, indexer),
             local_mode=settings.local_mode,
+            streams=streams,
         )
 
 

@@ -5,9 +5,10 @@ the didactic questions the coach asks."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import Future
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
@@ -21,7 +22,7 @@ from coach.engine import source_of, validate_request
 from coach.errors import CoachError
 from coach.keys import Principal
 from coach.result import CoachingResult
-from coach.retrieve.retriever import Filters
+from coach.retrieve.filters import Filters
 
 router = APIRouter(prefix="/v1", tags=["coaching"])
 
@@ -60,11 +61,16 @@ async def coach_endpoint(
 async def _stream(
     svc: ApiServices, who: Principal, body: CoachRequest, filters: Filters
 ) -> AsyncIterator[str]:
+    """The events of one streamed answer. The coaching runs on the bounded `svc.streams`
+    executor and reports through a queue. When the client goes away, Starlette cancels this
+    generator: a job still waiting for a worker is cancelled, one already running ends on its
+    own (it stores its session, as a plain request would) and nobody waits for it."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
 
     def emit(kind: str, data: Any) -> None:
-        loop.call_soon_threadsafe(queue.put_nowait, (kind, data))
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is listening
+            loop.call_soon_threadsafe(queue.put_nowait, (kind, data))
 
     def work() -> None:
         try:
@@ -78,15 +84,25 @@ async def _stream(
         except Exception:
             emit("error", {"status": 500, "detail": "the coach hit an unexpected error"})
 
-    threading.Thread(target=work, daemon=True).start()
-    yield _event("progress", {"stage": "received"})
-    while True:
-        kind, data = await queue.get()
-        if kind == "progress":
-            yield _event("progress", {"stage": data})
-            continue
-        yield _event(kind, data)
-        break
+    def never_ran(job: Future[None]) -> None:
+        # Cancelled before a worker was free: its client left (nobody hears this), or the
+        # service is shutting down (the client hears why no answer comes).
+        if job.cancelled():
+            emit("error", {"status": 503, "detail": "the service is shutting down; try again"})
+
+    job = svc.streams.submit(work)
+    job.add_done_callback(never_ran)
+    try:
+        yield _event("progress", {"stage": "received"})
+        while True:
+            kind, data = await queue.get()
+            if kind == "progress":
+                yield _event("progress", {"stage": data})
+                continue
+            yield _event(kind, data)
+            break
+    finally:
+        job.cancel()  # only takes effect while the job still waits for a worker
 
 
 def _event(kind: str, data: Any) -> str:
@@ -94,11 +110,11 @@ def _event(kind: str, data: Any) -> str:
 
 
 @router.post("/search", response_model=SearchResponse)
-async def search(body: SearchRequest, who: Anyone, svc: Svc) -> SearchResponse:
+def search(body: SearchRequest, who: Anyone, svc: Svc) -> SearchResponse:
     """Sources only: the documents that bear on a query, best first."""
     filters = Filters(**body.filters.model_dump())
     validate_request(body.query, filters, body.k)
-    retrieval = await run_in_threadpool(svc.coach.search, body.query, filters, body.k)
+    retrieval = svc.coach.search(body.query, filters, body.k)
     return SearchResponse(sources=[source_of(doc) for doc in retrieval.documents])
 
 

@@ -1,11 +1,13 @@
-"""Curating the corpus documents: list, read, create, update and retire (curators only)."""
+"""Curating the corpus documents: list, read, create, update and retire (curators only).
+
+Handlers are plain functions: FastAPI runs them in its threadpool, off the event loop, since
+they read the corpus and write and index its files."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.deps import CuratorRole, Svc
@@ -66,14 +68,14 @@ def get_document(doc_id: str, who: CuratorRole, svc: Svc) -> JSONResponse:
 
 
 @router.post("/documents", response_model=DocumentOut, status_code=201)
-async def create_document(body: NewDocument, who: CuratorRole, svc: Svc) -> JSONResponse:
+def create_document(body: NewDocument, who: CuratorRole, svc: Svc) -> JSONResponse:
     """Validate with the lint rules, write the file atomically, index it at once."""
-    saved = await run_in_threadpool(svc.curator.create, body.fields(body.id))
+    saved = svc.curator.create(body.fields(body.id))
     return _document_response(saved.document, saved.etag, status=201)
 
 
 @router.put("/documents/{doc_id}", response_model=DocumentOut)
-async def update_document(
+def update_document(
     doc_id: str, body: DocumentIn, who: CuratorRole, svc: Svc, if_match: IfMatch = None
 ) -> JSONResponse:
     """Replace a document. Send the ETag you read as If-Match: a stale one gets 412."""
@@ -81,14 +83,14 @@ async def update_document(
         raise Problem(
             428, "send the document's ETag as If-Match, so no one else's change is overwritten"
         )
-    saved = await run_in_threadpool(svc.curator.update, doc_id, body.fields(doc_id), if_match)
+    saved = svc.curator.update(doc_id, body.fields(doc_id), if_match)
     return _document_response(saved.document, saved.etag)
 
 
 @router.delete("/documents/{doc_id}", response_model=DocumentOut)
-async def retire_document(
+def retire_document(
     doc_id: str, who: CuratorRole, svc: Svc, if_match: IfMatch = None
 ) -> JSONResponse:
     """Retire the document (status: retired): it leaves the index, the file stays."""
-    saved = await run_in_threadpool(svc.curator.set_status, doc_id, "retired", if_match)
+    saved = svc.curator.set_status(doc_id, "retired", if_match)
     return _document_response(saved.document, saved.etag)

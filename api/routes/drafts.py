@@ -1,12 +1,14 @@
 """Lessons learned: a professional records one after a session, it waits as a draft, and a
-curator approves it (it is indexed and the next answer can cite it) or rejects it."""
+curator approves it (it is indexed and the next answer can cite it) or rejects it.
+
+Handlers are plain functions: FastAPI runs them in its threadpool, off the event loop, since
+they write corpus files, index them and talk to the database."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 
 from api.db import StoredDraft
 from api.deps import ApiServices, CuratorRole, Professional, Svc
@@ -30,9 +32,7 @@ def draft_out(draft: StoredDraft, svc: ApiServices) -> DraftOut:
 
 
 @router.post("/sessions/{session_id}/lesson", response_model=DraftOut, status_code=201)
-async def record_lesson(
-    session_id: str, body: LessonRequest, who: Professional, svc: Svc
-) -> DraftOut:
+def record_lesson(session_id: str, body: LessonRequest, who: Professional, svc: Svc) -> DraftOut:
     """What you tried and learned becomes a draft lesson for the curators to review."""
     stored = own_session(svc, who, session_id)
     fields = draft_lesson(
@@ -44,7 +44,7 @@ async def record_lesson(
         what_not=body.what_not,
         lesson=body.lesson,
     )
-    saved = await run_in_threadpool(svc.curator.create, fields)
+    saved = svc.curator.create(fields)
     draft = svc.drafts.add(saved.document.id, session_id, who.user)
     return draft_out(draft, svc)
 
@@ -59,7 +59,7 @@ def list_drafts(
     return [draft_out(draft, svc) for draft in svc.drafts.list(state)]
 
 
-async def _decide(
+def _decide(
     svc: ApiServices,
     draft_id: str,
     by: str,
@@ -73,17 +73,17 @@ async def _decide(
         raise Problem(404, f"no draft {draft_id}")
     if draft.state != "pending":
         raise Problem(409, f"draft {draft_id} was already {draft.state}")
-    await run_in_threadpool(svc.curator.set_status, draft.doc_id, status)
+    svc.curator.set_status(draft.doc_id, status)
     return draft_out(svc.drafts.decide(draft_id, state, by, reason), svc)
 
 
 @router.post("/drafts/{draft_id}/approve", response_model=DraftOut)
-async def approve_draft(draft_id: str, who: CuratorRole, svc: Svc) -> DraftOut:
+def approve_draft(draft_id: str, who: CuratorRole, svc: Svc) -> DraftOut:
     """The draft becomes an active lesson and is indexed: the next answer can cite it."""
-    return await _decide(svc, draft_id, who.user, "approved", "active")
+    return _decide(svc, draft_id, who.user, "approved", "active")
 
 
 @router.post("/drafts/{draft_id}/reject", response_model=DraftOut)
-async def reject_draft(draft_id: str, body: RejectRequest, who: CuratorRole, svc: Svc) -> DraftOut:
+def reject_draft(draft_id: str, body: RejectRequest, who: CuratorRole, svc: Svc) -> DraftOut:
     """The draft is retired (kept, never indexed) with the reason."""
-    return await _decide(svc, draft_id, who.user, "rejected", "retired", body.reason)
+    return _decide(svc, draft_id, who.user, "rejected", "retired", body.reason)
