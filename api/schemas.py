@@ -12,8 +12,8 @@ from api.db import StoredDraft, StoredSession
 from coach.engine import MAX_K
 from coach.ingest.corpus import Document
 from coach.ingest.curation import Fields
-from coach.result import MAX_SITUATION_CHARS, CoachingResult, Source
-from coach.retrieve.retriever import Filters
+from coach.result import MAX_SITUATION_CHARS, CoachingResult, DocumentInfo, Source
+from coach.retrieve.filters import Filters
 from coach.vocabulary import DocType, DraftState, Language, Role, Status
 
 
@@ -120,15 +120,9 @@ class NewDocument(DocumentIn):
     id: str = Field(min_length=1, max_length=120)
 
 
-class DocumentOut(BaseModel):
+class DocumentOut(DocumentInfo):
     """A corpus document (`coach.ingest.corpus.Document`) with its ETag."""
 
-    id: str
-    title: str
-    type: DocType
-    language: Language
-    team: str | None
-    owner: str | None
     tags: list[str]
     updated: date | None
     status: Status

@@ -10,17 +10,14 @@ from typing import cast
 from sqlalchemy import select
 
 from api.db.sessions import SessionStore
-from api.db.tables import DraftRow, aware
+from api.db.tables import DraftRow, Record, record_of
 from coach.vocabulary import DraftState
 
 
 @dataclass(frozen=True)
-class StoredDraft:
-    id: str
+class StoredDraft(Record):
     doc_id: str
     session_id: str
-    user_id: str
-    created_at: datetime
     state: DraftState
     reason: str | None
     decided_by: str | None
@@ -28,10 +25,13 @@ class StoredDraft:
 
 def _draft(row: DraftRow) -> StoredDraft:
     return StoredDraft(
-        row.id, row.doc_id, row.session_id, row.user_id, aware(row.created_at),
-        cast(DraftState, row.state),  # only ever written from a DraftState
-        row.reason, row.decided_by,
-    )  # fmt: skip
+        *record_of(row),
+        doc_id=row.doc_id,
+        session_id=row.session_id,
+        state=cast(DraftState, row.state),  # only ever written from a DraftState
+        reason=row.reason,
+        decided_by=row.decided_by,
+    )
 
 
 class DraftStore:

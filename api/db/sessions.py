@@ -14,15 +14,12 @@ from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db.tables import Base, SessionRow, aware
+from api.db.tables import Base, Record, SessionRow, record_of
 from coach.result import CoachingResult
 
 
 @dataclass(frozen=True)
-class StoredSession:
-    id: str
-    user_id: str
-    created_at: datetime
+class StoredSession(Record):
     result: CoachingResult
     helpful: bool | None
     comment: str | None
@@ -30,9 +27,7 @@ class StoredSession:
 
 def _stored(row: SessionRow) -> StoredSession:
     return StoredSession(
-        id=row.id,
-        user_id=row.user_id,
-        created_at=aware(row.created_at),
+        *record_of(row),
         result=CoachingResult.model_validate_json(row.result_json),
         helpful=row.helpful,
         comment=row.comment,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Boolean, DateTime, String, Text
@@ -41,6 +42,17 @@ class DraftRow(Base):
     decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
-def aware(moment: datetime) -> datetime:
-    """A stored time in UTC (SQLite hands times back without their zone)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+@dataclass(frozen=True)
+class Record:
+    """What every stored row has: its id, the user it belongs to and when it was made."""
+
+    id: str
+    user_id: str
+    created_at: datetime
+
+
+def record_of(row: SessionRow | DraftRow) -> tuple[str, str, datetime]:
+    """A row's `Record` fields, in their order; its time in UTC (SQLite hands times back
+    without their zone)."""
+    moment = row.created_at
+    return row.id, row.user_id, moment if moment.tzinfo else moment.replace(tzinfo=UTC)
