@@ -328,6 +328,26 @@ def test_a_view_that_loads_late_does_not_draw_over_a_newer_one(
     expect(page.get_by_role("heading", name="What is holding you up?")).to_have_count(1)
 
 
+def test_a_late_unfiltered_list_does_not_overwrite_the_filtered_one(
+    page: Page, service: Service
+) -> None:
+    held: list[Any] = []
+    page.route("**/v1/documents?*", lambda route: held.append(route))
+    sign_in(page, service, "curator")  # the documents view asks for the whole list: held
+    while not held:
+        page.wait_for_timeout(50)
+    page.get_by_label("Soort").select_option("procedure")
+    page.get_by_role("button", name="Filteren").click()
+    while len(held) < 2:
+        page.wait_for_timeout(50)
+    held[1].continue_()
+    expect(page.locator("tbody tr").first).to_contain_text("Procedure")
+    with page.expect_response("**/v1/documents?*"):
+        held[0].continue_()  # the unfiltered list arrives last
+    page.evaluate("() => new Promise((done) => setTimeout(done, 200))")
+    assert "Les" not in page.locator("tbody").inner_text().split()
+
+
 def test_api_errors_are_readable_messages(page: Page, service: Service) -> None:
     page.goto(service.base + "/")
     page.get_by_label("API-sleutel", exact=True).fill("ck_wrong")

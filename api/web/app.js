@@ -622,11 +622,14 @@ async function viewDocuments(main) {
   const language = select("language", [["", t("docs.any")], ["nl", t("lang.nl")], ["en", t("lang.en")]], params.get("language") || "");
   const status = select("status", [["", t("docs.any")], ["active", t("status.active")], ["draft", t("status.draft")], ["retired", t("status.retired")]], params.get("status") || "");
   const results = h("div", { "aria-live": "polite" });
+  let latest = 0; // the newest list asked for: an older answer arriving late must not overwrite it
   async function load() {
+    const mine = ++latest;
     const query = new URLSearchParams({ limit: "200" });
     for (const [name, control] of Object.entries({ q, type, team, language, status })) if (control.value) query.set(name, control.value);
     sessionStorage.setItem("coach.docfilter", query.toString());
     const list = await api(`/v1/documents?${query}`);
+    if (mine !== latest) return;
     results.replaceChildren(h("p", { class: "meta" }, t("docs.count", { n: list.total })),
       h("div", { class: "table-wrap" }, h("table", {},
         h("thead", {}, h("tr", {}, ["docs.id", "docs.titlecol", "docs.type", "docs.team", "docs.language", "docs.status"].map((k) => h("th", { scope: "col" }, t(k))))),
