@@ -11,6 +11,7 @@ from coach.generate.protocol import Generator
 from coach.index.embedders import Embedder
 from coach.index.indexer import Indexer
 from coach.index.records import StoreLocation
+from coach.ingest.corpus import Document, scan_corpus
 from coach.ingest.didactics import load_didactics
 from coach.retrieve.retriever import Retriever
 from tests.conftest import CorpusBuilder
@@ -162,3 +163,10 @@ def indexed_coach(
         load_didactics(corpus.root / "didactics.yaml"),
         generator or ExtractiveComposer(),
     )
+
+
+def coaching_documents(root: Path) -> list[Document]:
+    """The coaching corpus written under `root` and read back as documents (no index)."""
+    corpus = CorpusBuilder(root / "corpus")
+    write_coaching_corpus(corpus)
+    return scan_corpus(corpus.root).documents

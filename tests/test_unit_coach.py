@@ -15,7 +15,7 @@ from coach.ingest.corpus import Document, scan_corpus
 from coach.ingest.didactics import Didactics, load_didactics
 from coach.retrieve.filters import Filters
 from coach.testing import HASHING_CALIBRATION, FixedGenerator, memory_coach
-from tests.coaching_corpus import write_coaching_corpus
+from tests.coaching_corpus import coaching_documents
 from tests.conftest import DIDACTICS_SOURCE, CorpusBuilder
 
 CALLBACKS = "Klanten bellen ons steeds opnieuw over dezelfde storing omdat niemand terugbelt."
@@ -25,9 +25,7 @@ OUT_OF_SCOPE = "Mijn buurman maakt al weken ruzie over de schutting tussen onze 
 
 @pytest.fixture(scope="module")
 def documents(tmp_path_factory: pytest.TempPathFactory) -> list[Document]:
-    corpus = CorpusBuilder(tmp_path_factory.mktemp("unit-coach") / "corpus")
-    write_coaching_corpus(corpus)
-    return scan_corpus(corpus.root).documents
+    return coaching_documents(tmp_path_factory.mktemp("unit-coach"))
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,9 @@ import pytest
 
 from coach.evals.dataset import Case
 from coach.evals.evaluation import run_cases, score
-from coach.ingest.corpus import Document, scan_corpus
+from coach.ingest.corpus import Document
 from coach.testing import FixedGenerator, memory_coach
-from tests.coaching_corpus import write_coaching_corpus
-from tests.conftest import CorpusBuilder
+from tests.coaching_corpus import coaching_documents
 
 CASES = [
     Case(
@@ -32,9 +31,7 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def documents(tmp_path_factory: pytest.TempPathFactory) -> list[Document]:
-    corpus = CorpusBuilder(tmp_path_factory.mktemp("unit-eval") / "corpus")
-    write_coaching_corpus(corpus)
-    return scan_corpus(corpus.root).documents
+    return coaching_documents(tmp_path_factory.mktemp("unit-eval"))
 
 
 def citation_validity(documents: list[Document], generator: FixedGenerator) -> float:

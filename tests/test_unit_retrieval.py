@@ -7,13 +7,12 @@ import pytest
 
 from coach.index.protocol import SearchableStore
 from coach.index.store import ChunkStore
-from coach.ingest.corpus import Document, scan_corpus
+from coach.ingest.corpus import Document
 from coach.retrieve.filters import Filters
 from coach.retrieve.fusion import MODES, Fusion, Mode
 from coach.retrieve.retriever import DocumentHit, Retriever
 from coach.testing import MEMORY_LOCATION, HashingEmbedder, InMemoryStore, document
-from tests.coaching_corpus import write_coaching_corpus
-from tests.conftest import CorpusBuilder
+from tests.coaching_corpus import coaching_documents
 
 EMBEDDER = HashingEmbedder()
 # Both search paths: vectors in memory (the default), and the store's own query (memory_chunks=0).
@@ -22,9 +21,7 @@ PATHS = {"in-memory": 200_000, "store-query": 0}
 
 @pytest.fixture(scope="module")
 def documents(tmp_path_factory: pytest.TempPathFactory) -> list[Document]:
-    corpus = CorpusBuilder(tmp_path_factory.mktemp("unit-retrieval") / "corpus")
-    write_coaching_corpus(corpus)
-    return scan_corpus(corpus.root).documents
+    return coaching_documents(tmp_path_factory.mktemp("unit-retrieval"))
 
 
 @pytest.fixture(scope="module")
