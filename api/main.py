@@ -45,7 +45,7 @@ async def serving(settings: Settings, coach: Coach | None = None) -> AsyncIterat
             coach = await run_in_threadpool(lambda: built.coach)
             indexer = built.indexer
         else:
-            indexer = build_indexer(settings, coach.retriever.embedder)
+            indexer = build_indexer(settings, coach.embedder)
         session_store = await run_in_threadpool(SessionStore, settings.sessions_url())
         stack.callback(session_store.close)
         streams = ThreadPoolExecutor(max_workers=STREAM_WORKERS, thread_name_prefix="coach-stream")

@@ -10,7 +10,7 @@ from typing import Any
 from coach.errors import InvalidRequestError
 from coach.generate.protocol import GenerationRequest, Generator, SourceDocument
 from coach.generate.questions import choose_questions
-from coach.index.embedders import calibration_for
+from coach.index.embedders import Embedder, calibration_for
 from coach.index.records import ChunkHit
 from coach.ingest.advice import AdviceItem, sections_of
 from coach.ingest.didactics import Didactics
@@ -104,6 +104,11 @@ class Coach:
         return self.calibration.similarity
 
     # What callers need from the retriever, so nobody reaches through the coach.
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder the coach searches with (an indexer beside it must use the same)."""
+        return self.retriever.embedder
+
     @property
     def mode(self) -> Mode:
         """How `search` and `ask` retrieve by default (evaluations compare the modes)."""

@@ -116,7 +116,7 @@ def score(
     _ragas_scores(in_scope, samples)
     failed = 0
     if judge is not None and in_scope:
-        judged, failed = judge_scores(judge, coach.retriever.embedder, samples)
+        judged, failed = judge_scores(judge, coach.embedder, samples)
         for outcome, scores in zip(in_scope, judged, strict=True):
             outcome.scores.update(scores)
     names = [*RAGAS_METRICS, *OWN_METRICS, "answer_hit", *(JUDGE_METRICS if judge else ())]
@@ -182,7 +182,7 @@ def _samples(coach: Coach, outcomes: list[CaseOutcome]) -> list[Any]:
     reference_ids = {i for o in outcomes for i in (*o.case.reference_context_ids, *o.retrieved_ids)}
     texts = {
         doc_id: "\n".join(chunk.text for chunk in chunks)
-        for doc_id, chunks in coach.retriever.document_chunks(reference_ids).items()
+        for doc_id, chunks in coach.document_chunks(reference_ids).items()
     }
     return [
         SingleTurnSample(
