@@ -6,11 +6,13 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from coach.atomic import write_atomic
+from coach.atomic import exclusive_lock, write_atomic
 from coach.errors import ConfigurationError
 from coach.vocabulary import ROLES, Role
 
@@ -38,35 +40,49 @@ def _digest(key: str) -> str:
 
 
 class KeyStore:
-    """The keys file (JSON). Written atomically; read on every change of its modification time,
-    so a key added or revoked with the CLI takes effect in a running service."""
+    """The keys file (JSON). Written atomically under a lock, readable by its owner only; read
+    again whenever it changes (another inode, size or modification time), so a key added or
+    revoked with the CLI takes effect in a running service."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._cache: tuple[float, list[KeyRecord]] | None = None
+        self._cache: tuple[tuple[int, int, int], list[KeyRecord]] | None = None
 
     def records(self) -> list[KeyRecord]:
         try:
-            mtime = self.path.stat().st_mtime
+            stat = self.path.stat()
         except FileNotFoundError:
             return []
-        if self._cache is None or self._cache[0] != mtime:
-            try:
-                raw = json.loads(self.path.read_text(encoding="utf-8"))
-                records = [KeyRecord(**item) for item in raw["keys"]]
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                raise ConfigurationError(
-                    f"the API keys file {self.path} is unreadable ({exc}); fix or remove it and "
-                    "create keys with `coach keys add`"
-                ) from exc
-            self._cache = (mtime, records)
+        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if self._cache is None or self._cache[0] != version:
+            self._cache = (version, self._read())
         return list(self._cache[1])
 
-    def _save(self, records: list[KeyRecord]) -> None:
-        data = {"keys": [asdict(record) for record in records]}
-        write_atomic(self.path, (json.dumps(data, indent=2) + "\n").encode())
-        self.path.chmod(0o600)
-        self._cache = None
+    def _read(self) -> list[KeyRecord]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            return [KeyRecord(**item) for item in raw["keys"]]
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            # Callers of the API see this message: it names the setting, never the path.
+            raise ConfigurationError(
+                f"the API keys file is unreadable ({type(exc).__name__}); fix or remove the file "
+                "COACH_API_KEYS_FILE names and create keys with `coach keys add`"
+            ) from exc
+
+    @contextmanager
+    def _editing(self) -> Iterator[list[KeyRecord]]:
+        """The records as they are on disk, under the writers' lock; saved when the block ends."""
+        with exclusive_lock(self.path.with_name(self.path.name + ".lock")):
+            records = self._read()
+            before = list(records)
+            yield records
+            if records != before:
+                data = {"keys": [asdict(record) for record in records]}
+                write_atomic(self.path, (json.dumps(data, indent=2) + "\n").encode())
+                self.path.chmod(0o600)
+                self._cache = None
 
     def add(self, user: str, role: str) -> str:
         """Create a key for `user` with `role`; return the key (shown once, stored hashed)."""
@@ -81,16 +97,17 @@ class KeyStore:
             key_sha256=_digest(key),
             created=datetime.now(UTC).isoformat(timespec="seconds"),
         )
-        self._save([*self.records(), record])
+        with self._editing() as records:
+            records.append(record)
         return key
 
     def revoke(self, user: str) -> int:
         """Remove every key of `user`; return how many there were."""
-        records = self.records()
-        kept = [record for record in records if record.user != user]
-        if len(kept) != len(records):
-            self._save(kept)
-        return len(records) - len(kept)
+        with self._editing() as records:
+            kept = [record for record in records if record.user != user]
+            removed = len(records) - len(kept)
+            records[:] = kept
+        return removed
 
     def lookup(self, key: str) -> Principal | None:
         digest = _digest(key)

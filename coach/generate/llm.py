@@ -9,7 +9,7 @@ and the result says so.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -82,7 +82,7 @@ class _RawAnswer(BaseModel):
 class LLMConfig:
     base_url: str
     model: str
-    api_key: str = "not-needed"
+    api_key: str = field(default="not-needed", repr=False)  # never in a repr or a log line
     timeout: float = 30.0
     temperature: float = 0.2
 
