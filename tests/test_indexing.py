@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from coach.errors import CorpusError, IndexMismatchError, IndexNotFoundError
@@ -88,6 +90,29 @@ def test_first_run_adds_and_second_run_embeds_nothing(
     }
     assert second.chunks_embedded == 0
     consistent(indexer.open_store())
+
+
+def test_a_run_with_nothing_indexable_changed_copies_and_writes_nothing(
+    corpus: CorpusBuilder, embedder: Embedder, tmp_path: Path
+) -> None:
+    # The embedded index: a writing run stages a copy of the whole published generation. A
+    # draft (a lesson waiting for review) or an unchanged corpus must not cost that copy.
+    location = StoreLocation(collection="coach", path=tmp_path / "index")
+    build(corpus)
+    indexer = Indexer(embedder, location)
+    indexer.run(corpus.root)
+    root = tmp_path / "index"
+    published = (root / "CURRENT").read_text()
+    before = root.stat().st_mtime_ns  # changes when a generation folder is made or removed
+    corpus.write("les-concept", "## Les\nNog niet gereviewd.\n", title="Concept", status="draft")
+    report = indexer.run(corpus.root)
+    assert report.inactive == ["les-concept"] and report.chunks_embedded == 0
+    assert root.stat().st_mtime_ns == before
+    assert (root / "CURRENT").read_text() == published
+    # Something indexable did change: then it writes a new generation, as before.
+    corpus.write("proc-nieuw", "## Stappen\n1. Bel terug.\n", title="Nieuw")
+    assert indexer.run(corpus.root).added == ["proc-nieuw"]
+    assert (root / "CURRENT").read_text() != published
 
 
 def test_chunks_carry_metadata_and_heading_paths(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from coach.errors import CorpusError, Problem
+from coach.errors import CorpusError, IndexNotFoundError, Problem
 from coach.index.embedders import Embedder
 from coach.index.protocol import ChunkWriter
 from coach.index.records import (
@@ -23,7 +24,7 @@ from coach.index.records import (
 from coach.index.store import ChunkStore, open_writer
 from coach.ingest.advice import ITEM_INDEX, ITEM_RECORD, advice_items, markdown_sections
 from coach.ingest.chunking import Chunker, embedding_text
-from coach.ingest.corpus import Document, scan_corpus
+from coach.ingest.corpus import CorpusScan, Document, scan_corpus
 
 # Documents are embedded in groups of about this many chunks: large enough for the model to
 # sort a group by length and batch it with little padding, small enough that an interrupted
@@ -154,35 +155,25 @@ class Indexer:
                 "(--strict). Fix them (see `coach lint`) or run without --strict.",
                 scan.problems,
             )
-        report = IndexReport(skipped=list(scan.problems))
+        if not rebuild:
+            # Decide on the published index first: a run with nothing to write (a draft saved,
+            # nothing changed) opens no writer, so it copies and publishes nothing.
+            try:
+                with closing(self.open_store()) as published:
+                    plan = _plan(published, scan)
+            except IndexNotFoundError:
+                plan = None
+            if plan is not None and plan.is_empty:
+                return plan.report(scan)
         with open_writer(
             self.location, self.embedder.name, self.embedder.dimension, rebuild=rebuild
         ) as store:
-            manifest = store.manifest()
-            expected_chunks = sum(entry.n_chunks for entry in manifest.values())
-            if store.chunk_count() != expected_chunks:
-                report.repaired_chunks = store.sweep(manifest)
-
-            # An invalid file keeps its last good version in the index: a typo must not make a
-            # document vanish. It is reported as skipped, and the exit code says so.
-            protected = {parsed.doc_id for parsed in scan.invalid if parsed.doc_id}
-            wanted: dict[str, Document] = {}
-            for document in scan.documents:
-                if document.is_active:
-                    wanted[document.id] = document
-                else:
-                    report.inactive.append(document.id)
-            changed: list[Document] = []
-            for doc_id, document in sorted(wanted.items()):
-                entry = manifest.get(doc_id)
-                if entry is not None and entry.content_hash == indexed_hash(document):
-                    report.unchanged.append(doc_id)
-                else:
-                    changed.append(document)
-            gone = sorted(set(manifest) - set(wanted) - protected)
-            store.remove_documents(gone)
-            report.removed.extend(gone)
-            self.embed_and_commit(store, changed, manifest, report, progress)
+            plan = _plan(store, scan)  # again, under the writers' lock: the index may have moved
+            report = plan.report(scan)
+            if plan.repair:
+                report.repaired_chunks = store.sweep(plan.manifest)
+            store.remove_documents(plan.gone)
+            self.embed_and_commit(store, plan.changed, plan.manifest, report, progress)
         return report
 
     def embed_and_commit(
@@ -256,3 +247,47 @@ def _groups(items: Sequence[tuple[T, list[U]]], size: int) -> list[list[tuple[T,
     if current:
         groups.append(current)
     return groups
+
+
+@dataclass
+class _Plan:
+    """What a run must do to bring an index in step with a corpus scan."""
+
+    manifest: dict[str, ManifestEntry]
+    changed: list[Document]
+    gone: list[str]
+    unchanged: list[str]
+    inactive: list[str]
+    repair: bool  # chunks that no manifest entry accounts for (a crashed writer's leftovers)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.changed or self.gone or self.repair)
+
+    def report(self, scan: CorpusScan) -> IndexReport:
+        return IndexReport(
+            removed=list(self.gone),
+            unchanged=list(self.unchanged),
+            inactive=list(self.inactive),
+            skipped=list(scan.problems),
+        )
+
+
+def _plan(store: ChunkStore, scan: CorpusScan) -> _Plan:
+    manifest = store.manifest()
+    repair = store.chunk_count() != sum(entry.n_chunks for entry in manifest.values())
+    # An invalid file keeps its last good version in the index: a typo must not make a
+    # document vanish. It is reported as skipped, and the exit code says so.
+    protected = {parsed.doc_id for parsed in scan.invalid if parsed.doc_id}
+    wanted = {document.id: document for document in scan.documents if document.is_active}
+    inactive = [document.id for document in scan.documents if not document.is_active]
+    changed: list[Document] = []
+    unchanged: list[str] = []
+    for doc_id, document in sorted(wanted.items()):
+        entry = manifest.get(doc_id)
+        if entry is not None and entry.content_hash == indexed_hash(document):
+            unchanged.append(doc_id)
+        else:
+            changed.append(document)
+    gone = sorted(set(manifest) - set(wanted) - protected)
+    return _Plan(manifest, changed, gone, unchanged, inactive, repair)
