@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -138,6 +139,48 @@ def test_readme_and_hidden_files_are_not_documents(corpus: CorpusBuilder) -> Non
     assert lint_corpus(corpus.root) == []
 
 
+def _billion_laughs() -> str:
+    """A document of 364 bytes whose front matter expands to 43 million strings when its
+    aliases are followed (it took 8.1 s and 610 MB to lint before aliases were refused)."""
+    anchors = ["a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]"]
+    for previous, name in zip("abcdefg", "bcdefgh", strict=True):
+        anchors.append(f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]")
+    head = "---\nid: proc-a\ntitle: t\ntype: procedure\nlanguage: nl\n"
+    return head + "\n".join(anchors) + "\nupdated: *h\n---\nTekst\n"
+
+
+def test_yaml_aliases_are_refused_before_they_expand(corpus: CorpusBuilder) -> None:
+    bomb = _billion_laughs()
+    assert len(bomb.encode("utf-8")) < 400
+    corpus.raw("docs/proc-a.md", bomb)
+    started = time.perf_counter()
+    problems = lint_corpus(corpus.root)
+    assert time.perf_counter() - started < 0.5
+    assert rules(problems) == [("docs/proc-a.md", 7, "yaml-alias")]
+    assert "*a" in problems[0].message
+
+
+def test_front_matter_over_the_size_limit_is_refused(corpus: CorpusBuilder) -> None:
+    padded = document_text("proc-a", BODY, tags="[" + ", ".join(["tag"] * 5000) + "]")
+    corpus.raw("docs/proc-a.md", padded)
+    [problem] = lint_corpus(corpus.root)
+    assert rules([problem]) == [("docs/proc-a.md", 1, "front-matter-too-large")]
+    assert "16 kB" in problem.message
+
+
+def test_deeply_nested_front_matter_is_a_problem_not_a_crash(corpus: CorpusBuilder) -> None:
+    deep = document_text("proc-a", BODY, tags="[" * 3000 + "]" * 3000)
+    corpus.raw("docs/proc-a.md", deep)
+    assert rules(lint_corpus(corpus.root)) == [("docs/proc-a.md", 8, "yaml-nesting")]
+
+
+def test_an_id_with_a_trailing_newline_is_not_an_id(corpus: CorpusBuilder) -> None:
+    corpus.raw(
+        "docs/proc-a.md", document_text("proc-a", BODY).replace("id: proc-a", 'id: "proc-a\\n"')
+    )
+    assert rules(lint_corpus(corpus.root)) == [("docs/proc-a.md", 2, "invalid-id")]
+
+
 # -- didactics.yaml ---------------------------------------------------------------------------
 
 
@@ -169,6 +212,19 @@ def test_didactics_needs_enough_questions(corpus: CorpusBuilder) -> None:
     corpus.raw("didactics.yaml", "version: 1\nphases:\n  - id: reflection\nquestions: []\n")
     [problem] = lint_corpus(corpus.root)
     assert (problem.line, problem.rule) == (4, "didactics")
+
+
+def test_didactics_aliases_and_ids_with_a_newline_are_refused(corpus: CorpusBuilder) -> None:
+    source = (corpus.root / "didactics.yaml").read_text(encoding="utf-8")
+    first = source.index("  - id: dq-")
+    end = source.index("\n", first)
+    question_id = source[first + len("  - id: ") : end]
+    newline = source[:first] + f'  - id: "{question_id}\\n"' + source[end:]
+    corpus.raw("didactics.yaml", newline)
+    assert any("may contain only" in problem.message for problem in lint_corpus(corpus.root))
+    corpus.raw("didactics.yaml", "version: &v 1\nagain: *v\n")
+    [problem] = lint_corpus(corpus.root)
+    assert (problem.line, problem.rule) == (2, "didactics") and "alias" in problem.message
 
 
 # -- the command ------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,15 @@ from coach.vocabulary import DOC_TYPES, LANGUAGES, STATUSES, DocType, Language, 
 
 REQUIRED_FIELDS: tuple[str, ...] = ("id", "title", "type", "language")
 OPTIONAL_FIELDS: tuple[str, ...] = ("team", "owner", "tags", "updated", "status")
-ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
+# An id is the whole text: always test it with `is_valid_id` (fullmatch), never `match`, whose
+# `$` lets a trailing newline through.
+ID_PATTERN = re.compile(r"[a-z0-9-]+")
+ID_RULE = "may contain only a-z, 0-9 and -"
 DIDACTICS_FILE = "didactics.yaml"
+# Front matter is a handful of fields; anything larger is refused before YAML sees it.
+MAX_FRONT_MATTER_BYTES = 16 * 1024
+# How deep YAML may nest (a tag list is two levels; didactics.yaml four).
+MAX_YAML_DEPTH = 20
 
 _FENCE = re.compile(r"^(---|\.\.\.)\s*$")
 
@@ -67,6 +74,11 @@ class ParsedFile:
     doc_id: str | None = None  # the id the file claims, even when the file is invalid
 
 
+def is_valid_id(text: str) -> bool:
+    """Whether `text` is a document id: a-z, 0-9 and -, and nothing else (no newline)."""
+    return ID_PATTERN.fullmatch(text) is not None
+
+
 def iter_corpus_files(corpus_dir: Path) -> Iterator[Path]:
     """Every document file under `corpus_dir`, in a stable order.
 
@@ -112,13 +124,15 @@ def load_yaml_mapping(
 
     Raises `YamlProblem` with a line number that counts from the start of the file.
     """
-    loader = yaml.SafeLoader(text)
+    loader = _StrictLoader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = (mark.line + 1 + line_offset) if mark is not None else line_offset + 1
+        if isinstance(exc, _Refused):
+            raise YamlProblem(Problem(rel, line, exc.rule, exc.reason)) from exc
         reason = getattr(exc, "problem", None) or str(exc)
         raise YamlProblem(Problem(rel, line, "yaml", f"unparseable YAML: {reason}")) from exc
     finally:
@@ -130,6 +144,42 @@ def load_yaml_mapping(
         )
     lines = {str(key.value): key.start_mark.line + 1 + line_offset for key, _value in node.value}
     return {str(k): v for k, v in data.items()}, lines
+
+
+class _Refused(yaml.YAMLError):
+    def __init__(self, rule: str, reason: str, mark: object) -> None:
+        super().__init__(reason)
+        self.rule, self.reason, self.problem_mark = rule, reason, mark
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML without aliases and without deep nesting, refused as the parser meets them, before
+    anything is built: a few hundred bytes of nested aliases ("billion laughs") expand to
+    millions of values, and deep nesting exhausts the stack."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(
+                "yaml-alias",
+                f"YAML aliases (`*{event.anchor}`) are not allowed; write the value out",
+                event.start_mark,
+            )
+        if self._depth >= MAX_YAML_DEPTH:
+            raise _Refused(
+                "yaml-nesting",
+                f"YAML nested more than {MAX_YAML_DEPTH} levels deep; use flat fields",
+                event.start_mark,
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 class YamlProblem(Exception):
@@ -171,6 +221,12 @@ def _parse_text(text: str, rel: str, digest: str, expected_id: str) -> ParsedFil
         message = "no front matter: the file must start with a `---` line, the fields, and `---`"
         return ParsedFile(rel, None, [Problem(rel, 1, "front-matter", message)])
     front, body, body_line = split
+    if len(front.encode("utf-8", "surrogatepass")) > MAX_FRONT_MATTER_BYTES:
+        message = (
+            f"the front matter is over {MAX_FRONT_MATTER_BYTES // 1024} kB; keep it to the "
+            "document's fields and put the text in the body"
+        )
+        return ParsedFile(rel, None, [Problem(rel, 1, "front-matter-too-large", message)])
     try:
         data, lines = load_yaml_mapping(front, 1, rel)
     except YamlProblem as exc:
@@ -193,8 +249,8 @@ def _parse_text(text: str, rel: str, digest: str, expected_id: str) -> ParsedFil
     doc_id = data.get("id")
     claimed_id = str(doc_id) if doc_id not in (None, "") else None
     if claimed_id is not None:
-        if not ID_PATTERN.match(claimed_id):
-            report("id", "invalid-id", f"id `{claimed_id}` may contain only a-z, 0-9 and -")
+        if not is_valid_id(claimed_id):
+            report("id", "invalid-id", f"id {claimed_id!r} {ID_RULE}")
         elif claimed_id != expected_id:
             report(
                 "id",
@@ -281,28 +337,33 @@ class CorpusScan:
 
 def scan_corpus(corpus_dir: Path) -> CorpusScan:
     """Read every document under `corpus_dir` and check the rules that span files (unique ids)."""
+    require_corpus(corpus_dir)
+    return unique_ids([read_document(path, corpus_dir) for path in iter_corpus_files(corpus_dir)])
+
+
+def require_corpus(corpus_dir: Path) -> None:
     if not corpus_dir.is_dir():
         raise CorpusError(
             f"corpus folder {corpus_dir} does not exist; pass --corpus or set COACH_CORPUS_DIR"
         )
-    files = [read_document(path, corpus_dir) for path in iter_corpus_files(corpus_dir)]
+
+
+def unique_ids(files: list[ParsedFile]) -> CorpusScan:
+    """The scan of these files, each id used once: a later file that claims an id already taken
+    gets a duplicate-id problem instead of its document. The files given are not changed."""
     first_seen: dict[str, ParsedFile] = {}
+    checked: list[ParsedFile] = []
     for parsed in files:
-        if parsed.doc_id is None:
-            continue
-        earlier = first_seen.get(parsed.doc_id)
-        if earlier is None:
-            first_seen[parsed.doc_id] = parsed
-            continue
-        line = parsed.document.field_lines.get("id", 1) if parsed.document else 1
-        parsed.problems.append(
-            Problem(
+        earlier = first_seen.setdefault(parsed.doc_id, parsed) if parsed.doc_id else parsed
+        if earlier is not parsed:
+            line = parsed.document.field_lines.get("id", 1) if parsed.document else 1
+            duplicate = Problem(
                 parsed.path,
                 line,
                 "duplicate-id",
                 f"id `{parsed.doc_id}` is already used by {earlier.path}; ids must be unique",
             )
-        )
-        parsed.document = None
-    problems = [problem for parsed in files for problem in parsed.problems]
-    return CorpusScan(files, problems)
+            parsed = replace(parsed, document=None, problems=[*parsed.problems, duplicate])
+        checked.append(parsed)
+    problems = [problem for parsed in checked for problem in parsed.problems]
+    return CorpusScan(checked, problems)

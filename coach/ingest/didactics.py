@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from coach.errors import CorpusError, Problem
-from coach.ingest.corpus import ID_PATTERN, YamlProblem, load_yaml_mapping
+from coach.ingest.corpus import ID_RULE, YamlProblem, is_valid_id, load_yaml_mapping
 from coach.vocabulary import LANGUAGES
 
 MIN_QUESTIONS = 4
@@ -125,8 +125,9 @@ def _check_question(
     qid = item.get("id")
     label = f"question `{qid}`" if isinstance(qid, str) else f"question {index + 1}"
     ok = True
-    if not isinstance(qid, str) or not ID_PATTERN.match(qid):
-        report(line, f"{label}: `id` is required and may contain only a-z, 0-9 and -")
+    if not isinstance(qid, str) or not is_valid_id(qid):
+        shown = f"question {qid!r}" if isinstance(qid, str) else label  # repr: a newline shows
+        report(line, f"{shown}: `id` is required and {ID_RULE}")
         ok = False
     elif qid in seen:
         report(line, f"{label}: duplicate id")
