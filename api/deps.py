@@ -33,6 +33,7 @@ class ApiServices:
     curator: Curator
     local_mode: bool
     streams: Executor  # runs the coaching of streamed requests, a bounded number at a time
+    max_pending_drafts: int = 20  # lesson drafts a user may have waiting; 0 = no limit
 
 
 def get_services(request: Request) -> ApiServices:

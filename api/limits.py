@@ -1,5 +1,5 @@
-"""Request body limit, enforced on the bytes that arrive (a missing or lying Content-Length
-cannot get past it)."""
+"""Request body limit, enforced on the bytes that arrive (a missing or lying Content-Length, or
+a chunked body, cannot get past it): always a 413."""
 
 from __future__ import annotations
 
@@ -27,20 +27,34 @@ class BodyLimit:
             await self._reject(send)
             return
         received = 0
+        over = answered = False
 
         async def limited() -> Message:
-            nonlocal received
+            nonlocal received, over
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    over = True
                     raise BodyTooLarge
             return message
 
+        async def answer(message: Message) -> None:
+            # Once the body is too large, whatever the app answers (FastAPI turns the error
+            # raised while it reads the body into a 400) is replaced by the 413.
+            nonlocal answered
+            if not over:
+                await send(message)
+            elif not answered:
+                answered = True
+                await self._reject(send)
+
         try:
-            await self.app(scope, limited, send)
+            await self.app(scope, limited, answer)
         except BodyTooLarge:
-            await self._reject(send)
+            if not answered:
+                answered = True
+                await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
         body = json.dumps(

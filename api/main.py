@@ -64,6 +64,7 @@ async def serving(settings: Settings, coach: Coach | None = None) -> AsyncIterat
             curator=Curator(settings.corpus_dir, indexer),
             local_mode=settings.local_mode,
             streams=streams,
+            max_pending_drafts=settings.max_pending_drafts,
         )
 
 

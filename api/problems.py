@@ -95,9 +95,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # A field is named without where it came from (body, query, path, header), so a form
+        # finds `body` (a document's text) and `offset` as they are called.
         errors = [
             {
-                "field": ".".join(str(part) for part in error["loc"] if part != "body"),
+                "field": ".".join(str(part) for part in error["loc"][1:]),
                 "message": error["msg"],
             }
             for error in exc.errors()

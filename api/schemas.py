@@ -4,9 +4,9 @@ show a domain record (a corpus document, a stored session or draft) are built fr
 from __future__ import annotations
 
 from datetime import date
-from typing import cast
+from typing import Any, cast
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from api.db import StoredDraft, StoredSession
 from coach.engine import MAX_K
@@ -16,8 +16,38 @@ from coach.result import MAX_SITUATION_CHARS, CoachingResult, DocumentInfo, Sour
 from coach.retrieve.filters import Filters
 from coach.vocabulary import DocType, DraftState, Language, Role, Status
 
+# What a document id must be, for the schema (the lint rules check it as a whole match).
+ID_REGEX = "^[a-z0-9-]+$"
+# The furthest a list may be paged (offset); larger is a 422, not a database overflow.
+MAX_OFFSET = 1_000_000
 
-class CoachRequest(BaseModel):
+
+class Input(BaseModel):
+    """A request body. Every text in it must be Unicode that can be stored and sent back: JSON
+    can carry a lone surrogate (`\\ud800`), which is refused here, naming its field."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_lone_surrogates(cls, value: Any, info: ValidationInfo) -> Any:
+        texts = value if isinstance(value, list | tuple) else [value]
+        for text in texts:
+            if isinstance(text, str) and not _encodable(text):
+                raise ValueError(
+                    f"`{info.field_name}` holds a lone surrogate (\\ud800-\\udfff), which is "
+                    "not text; send valid Unicode"
+                )
+        return value
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class CoachRequest(Input):
     situation: str = Field(min_length=1, max_length=MAX_SITUATION_CHARS)
     team: str | None = None
     type: DocType | None = None
@@ -28,13 +58,13 @@ class CoachRequest(BaseModel):
         return Filters(team=self.team, type=self.type, language=self.language)
 
 
-class SearchFilters(BaseModel):
+class SearchFilters(Input):
     team: str | None = None
     type: DocType | None = None
     language: Language | None = None
 
 
-class SearchRequest(BaseModel):
+class SearchRequest(Input):
     query: str = Field(min_length=1, max_length=MAX_SITUATION_CHARS)
     filters: SearchFilters = SearchFilters()
     k: int = Field(5, ge=1, le=MAX_K)
@@ -50,7 +80,7 @@ class Me(BaseModel):
     local_mode: bool
 
 
-class FeedbackRequest(BaseModel):
+class FeedbackRequest(Input):
     helpful: bool
     comment: str | None = Field(None, max_length=4000)
 
@@ -84,7 +114,7 @@ class SessionList(BaseModel):
     offset: int
 
 
-class DocumentIn(BaseModel):
+class DocumentIn(Input):
     """A document as a form sends it. Values are checked by the corpus lint rules, so a bad
     type or language comes back as a 422 listing every problem at once (hence plain strings
     here, not the vocabulary's literals)."""
@@ -117,7 +147,8 @@ class DocumentIn(BaseModel):
 
 
 class NewDocument(DocumentIn):
-    id: str = Field(min_length=1, max_length=120)
+    # Checked with the lint rules (422 listing every problem); the pattern is for the schema.
+    id: str = Field(min_length=1, max_length=120, json_schema_extra={"pattern": ID_REGEX})
 
 
 class DocumentOut(DocumentInfo):
@@ -155,14 +186,14 @@ class DocumentList(BaseModel):
     offset: int
 
 
-class LessonRequest(BaseModel):
+class LessonRequest(Input):
     what_tried: str = Field("", max_length=4000)
     what_worked: str = Field("", max_length=4000)
     what_not: str = Field("", max_length=4000)
     lesson: str = Field(min_length=1, max_length=4000)
 
 
-class RejectRequest(BaseModel):
+class RejectRequest(Input):
     reason: str = Field(min_length=1, max_length=2000)
 
 

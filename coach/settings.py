@@ -114,6 +114,10 @@ class Settings(BaseSettings):
         ),
     )
 
+    max_pending_drafts: int = Field(
+        20, ge=0, description="Lesson drafts one user may have waiting for review; 0 = no limit."
+    )
+
     def keys_path(self) -> Path:
         return self.api_keys_file or self.data_dir / "api-keys.json"
 

@@ -139,7 +139,9 @@ def test_two_concurrent_updates_one_wins_one_gets_412(client: TestClient, env: E
 
 def test_delete_retires_the_document(client: TestClient, env: Env) -> None:
     assert search_ids(client, env, "heat pump house stays cold")[0] == "les-heat-pump-curve"
-    retired = client.delete("/v1/documents/les-heat-pump-curve", headers=env.headers("curator"))
+    cur = env.headers("curator")
+    etag = client.get("/v1/documents/les-heat-pump-curve", headers=cur).headers["ETag"]
+    retired = client.delete("/v1/documents/les-heat-pump-curve", headers=cur | {"If-Match": etag})
     assert retired.status_code == 200 and retired.json()["status"] == "retired"
     path = env.settings.corpus_dir / "docs" / "les-heat-pump-curve.md"
     assert "status: retired" in path.read_text(encoding="utf-8")

@@ -65,6 +65,14 @@ class DraftStore:
             row = db.get(DraftRow, draft_id)
             return _draft(row) if row is not None else None
 
+    def pending_count(self, user_id: str) -> int:
+        """How many of `user_id`'s drafts wait for a curator's decision."""
+        with self._sessions.transaction() as db:
+            query = select(DraftRow.id).where(
+                DraftRow.user_id == user_id, DraftRow.state == "pending"
+            )
+            return len(db.scalars(query).all())
+
     def decide(
         self, draft_id: str, state: DraftState, by: str, reason: str | None = None
     ) -> StoredDraft:

@@ -7,18 +7,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse
 
 from api.deps import CuratorRole, Svc
 from api.problems import Problem
-from api.schemas import DocumentIn, DocumentList, DocumentOut, NewDocument
+from api.schemas import ID_REGEX, MAX_OFFSET, DocumentIn, DocumentList, DocumentOut, NewDocument
 from coach.ingest.corpus import Document
 from coach.vocabulary import DocType, Language, Status
 
 router = APIRouter(prefix="/v1", tags=["curation"])
 
-IfMatch = Annotated[str | None, Header()]
+IfMatch = Annotated[str | None, Header(description="The document's ETag, as you read it.")]
+DocId = Annotated[str, Path(pattern=ID_REGEX, max_length=120, description="a-z, 0-9 and - only.")]
+
+
+def require_if_match(if_match: str | None) -> str:
+    if not if_match:
+        raise Problem(
+            428, "send the document's ETag as If-Match, so no one else's change is overwritten"
+        )
+    return if_match
 
 
 @router.get("/documents", response_model=DocumentList)
@@ -31,7 +40,7 @@ def list_documents(
     status: Annotated[Status | None, Query()] = None,
     q: Annotated[str | None, Query(description="Words in the id or title.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> DocumentList:
     """Every valid document of the corpus (any status), filtered, by id."""
     wanted = {"type": type, "team": team, "language": language, "status": status}
@@ -61,7 +70,7 @@ def _document_response(document: Document, tag: str, status: int = 200) -> JSONR
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentOut)
-def get_document(doc_id: str, who: CuratorRole, svc: Svc) -> JSONResponse:
+def get_document(doc_id: DocId, who: CuratorRole, svc: Svc) -> JSONResponse:
     """One document with its body; the ETag header is what an update sends as If-Match."""
     document, tag = svc.curator.get(doc_id)
     return _document_response(document, tag)
@@ -76,21 +85,18 @@ def create_document(body: NewDocument, who: CuratorRole, svc: Svc) -> JSONRespon
 
 @router.put("/documents/{doc_id}", response_model=DocumentOut)
 def update_document(
-    doc_id: str, body: DocumentIn, who: CuratorRole, svc: Svc, if_match: IfMatch = None
+    doc_id: DocId, body: DocumentIn, who: CuratorRole, svc: Svc, if_match: IfMatch = None
 ) -> JSONResponse:
     """Replace a document. Send the ETag you read as If-Match: a stale one gets 412."""
-    if not if_match:
-        raise Problem(
-            428, "send the document's ETag as If-Match, so no one else's change is overwritten"
-        )
-    saved = svc.curator.update(doc_id, body.fields(doc_id), if_match)
+    saved = svc.curator.update(doc_id, body.fields(doc_id), require_if_match(if_match))
     return _document_response(saved.document, saved.etag)
 
 
 @router.delete("/documents/{doc_id}", response_model=DocumentOut)
 def retire_document(
-    doc_id: str, who: CuratorRole, svc: Svc, if_match: IfMatch = None
+    doc_id: DocId, who: CuratorRole, svc: Svc, if_match: IfMatch = None
 ) -> JSONResponse:
-    """Retire the document (status: retired): it leaves the index, the file stays."""
-    saved = svc.curator.set_status(doc_id, "retired", if_match)
+    """Retire the document (status: retired): it leaves the index, the file stays. Send the ETag
+    you read as If-Match, as for an update."""
+    saved = svc.curator.set_status(doc_id, "retired", require_if_match(if_match))
     return _document_response(saved.document, saved.etag)

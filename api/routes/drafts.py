@@ -1,6 +1,11 @@
 """Lessons learned: a professional records one after a session, it waits as a draft, and a
 curator approves it (it is indexed and the next answer can cite it) or rejects it.
 
+A draft's file and its record change together, under the corpus write lock (`Curator.writing`),
+so concurrent decisions on one draft end with one winner, whose document and record agree; a
+user has at most `max_pending_drafts` drafts waiting. The ETag of a draft is its document's
+(`document.etag`): approve and reject honour it as If-Match (412 when it changed).
+
 Handlers are plain functions: FastAPI runs them in its threadpool, off the event loop, since
 they write corpus files, index them and talk to the database."""
 
@@ -8,27 +13,51 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 
 from api.db import StoredDraft
 from api.deps import ApiServices, CuratorRole, Professional, Svc
 from api.problems import Problem
 from api.routes.sessions import own_session
 from api.schemas import DocumentOut, DraftOut, LessonRequest, RejectRequest
-from coach.errors import CoachError
+from coach.ingest.curation import Fields
 from coach.ingest.lessons import draft_lesson
+from coach.keys import Principal
 from coach.vocabulary import DraftState, Status
 
 router = APIRouter(prefix="/v1", tags=["lessons learned"])
 
 
+IfMatch = Annotated[str | None, Header(description="The draft's `document.etag`.")]
+
+
+def drafts_out(drafts: list[StoredDraft], svc: ApiServices) -> list[DraftOut]:
+    """The drafts with their documents, from one read of the corpus."""
+    documents = {doc.id: (doc, tag) for doc, tag in svc.curator.documents()}
+    shown = [documents.get(draft.doc_id) for draft in drafts]
+    return [
+        # No document: its file was removed by hand; the draft record stays.
+        DraftOut.from_stored(draft, DocumentOut.from_document(*found) if found else None)
+        for draft, found in zip(drafts, shown, strict=True)
+    ]
+
+
 def draft_out(draft: StoredDraft, svc: ApiServices) -> DraftOut:
-    try:
-        document, tag = svc.curator.get(draft.doc_id)
-        shown: DocumentOut | None = DocumentOut.from_document(document, tag)
-    except CoachError:
-        shown = None  # the file was removed by hand; the draft record stays
-    return DraftOut.from_stored(draft, shown)
+    return drafts_out([draft], svc)[0]
+
+
+def submit(svc: ApiServices, who: Principal, session_id: str, fields: Fields) -> StoredDraft:
+    """Write the draft's file and its record as one step, if `who` has room for another."""
+    with svc.curator.writing():
+        waiting = svc.drafts.pending_count(who.user)
+        if svc.max_pending_drafts and waiting >= svc.max_pending_drafts:
+            raise Problem(
+                429,
+                f"you have {waiting} lessons waiting for review, the most one person may have; "
+                "wait until a curator has approved or rejected one, then record this lesson",
+            )
+        saved = svc.curator.create(fields)
+        return svc.drafts.add(saved.document.id, session_id, who.user)
 
 
 @router.post("/sessions/{session_id}/lesson", response_model=DraftOut, status_code=201)
@@ -44,9 +73,7 @@ def record_lesson(session_id: str, body: LessonRequest, who: Professional, svc: 
         what_not=body.what_not,
         lesson=body.lesson,
     )
-    saved = svc.curator.create(fields)
-    draft = svc.drafts.add(saved.document.id, session_id, who.user)
-    return draft_out(draft, svc)
+    return draft_out(submit(svc, who, session_id, fields), svc)
 
 
 @router.get("/drafts", response_model=list[DraftOut])
@@ -56,7 +83,7 @@ def list_drafts(
     state: Annotated[DraftState, Query()] = "pending",
 ) -> list[DraftOut]:
     """Drafts waiting for review (or decided ones, by state), oldest first."""
-    return [draft_out(draft, svc) for draft in svc.drafts.list(state)]
+    return drafts_out(svc.drafts.list(state), svc)
 
 
 def _decide(
@@ -65,25 +92,32 @@ def _decide(
     by: str,
     state: DraftState,
     status: Status,
+    if_match: str | None,
     reason: str | None = None,
 ) -> DraftOut:
-    """Decide a pending draft: its document gets `status`, the draft record `state`."""
-    draft = svc.drafts.get(draft_id)
-    if draft is None:
-        raise Problem(404, f"no draft {draft_id}")
-    if draft.state != "pending":
-        raise Problem(409, f"draft {draft_id} was already {draft.state}")
-    svc.curator.set_status(draft.doc_id, status)
-    return draft_out(svc.drafts.decide(draft_id, state, by, reason), svc)
+    """Decide a pending draft: its document gets `status`, the draft record `state`, as one
+    step under the corpus write lock (the second of two decisions finds it decided: 409)."""
+    with svc.curator.writing():
+        draft = svc.drafts.get(draft_id)
+        if draft is None:
+            raise Problem(404, f"no draft {draft_id}")
+        if draft.state != "pending":
+            raise Problem(409, f"draft {draft_id} was already {draft.state}")
+        svc.curator.set_status(draft.doc_id, status, if_match)
+        decided = svc.drafts.decide(draft_id, state, by, reason)
+    return draft_out(decided, svc)
 
 
 @router.post("/drafts/{draft_id}/approve", response_model=DraftOut)
-def approve_draft(draft_id: str, who: CuratorRole, svc: Svc) -> DraftOut:
-    """The draft becomes an active lesson and is indexed: the next answer can cite it."""
-    return _decide(svc, draft_id, who.user, "approved", "active")
+def approve_draft(draft_id: str, who: CuratorRole, svc: Svc, if_match: IfMatch = None) -> DraftOut:
+    """The draft becomes an active lesson and is indexed: the next answer can cite it. With
+    If-Match (the draft's `document.etag`), only the version you read: 412 otherwise."""
+    return _decide(svc, draft_id, who.user, "approved", "active", if_match)
 
 
 @router.post("/drafts/{draft_id}/reject", response_model=DraftOut)
-def reject_draft(draft_id: str, body: RejectRequest, who: CuratorRole, svc: Svc) -> DraftOut:
-    """The draft is retired (kept, never indexed) with the reason."""
-    return _decide(svc, draft_id, who.user, "rejected", "retired", body.reason)
+def reject_draft(
+    draft_id: str, body: RejectRequest, who: CuratorRole, svc: Svc, if_match: IfMatch = None
+) -> DraftOut:
+    """The draft is retired (kept, never indexed) with the reason. If-Match as for approve."""
+    return _decide(svc, draft_id, who.user, "rejected", "retired", if_match, body.reason)

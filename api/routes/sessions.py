@@ -13,7 +13,7 @@ from fastapi.responses import PlainTextResponse, Response
 from api.db import StoredSession
 from api.deps import ApiServices, Professional, Svc
 from api.problems import Problem
-from api.schemas import FeedbackRequest, SessionList, SessionOut
+from api.schemas import MAX_OFFSET, FeedbackRequest, SessionList, SessionOut
 from api.summary import session_markdown
 from coach.keys import Principal
 
@@ -37,7 +37,7 @@ def list_sessions(
     who: Professional,
     svc: Svc,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> SessionList:
     """Your own sessions, newest first."""
     items, total = svc.sessions.list_for(who.user, limit, offset)

@@ -3,9 +3,11 @@ atomically, guarded by ETags, and re-indexed at once."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-from contextlib import AbstractContextManager
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,17 @@ import yaml
 from coach.atomic import exclusive_lock, write_atomic
 from coach.errors import ConflictError, CorpusError, NotFoundError, Problem, StaleVersionError
 from coach.index.indexer import Indexer, IndexReport
-from coach.ingest.corpus import Document, parse_document_text, scan_corpus
+from coach.ingest.corpus import (
+    CorpusScan,
+    Document,
+    ParsedFile,
+    is_valid_id,
+    iter_corpus_files,
+    parse_document_text,
+    read_document,
+    require_corpus,
+    unique_ids,
+)
 from coach.ingest.corpus import Fields as Fields  # re-exported: the API and lessons build them
 from coach.vocabulary import Status
 
@@ -41,8 +53,10 @@ def render(fields: Fields) -> str:
     return f"---\n{header}---\n{fields.body.strip()}\n"
 
 
-def etag(raw: bytes) -> str:
-    return '"' + hashlib.sha256(raw).hexdigest()[:32] + '"'
+def etag(document: Document) -> str:
+    """A document's ETag: its file's version (bytes and place), as a quoted string. A draft's
+    ETag is its document's: deciding a draft sends it as If-Match like an update does."""
+    return f'"{document.content_hash[:32]}"'
 
 
 def folder_for(fields: Fields) -> str:
@@ -60,6 +74,58 @@ class Saved:
 
 # The lock file curator writes hold, in the corpus folder (ignored by the corpus scan).
 WRITE_LOCK = ".write.lock"
+# A file modified less than this long before a scan may still change within the same
+# timestamp tick (1-10 ms on Linux, up to 2 s on FAT), so its stat cannot vouch for it yet.
+SETTLE_NS = 2 * 10**9
+
+FileKey = tuple[int, int, int, int]
+
+
+class CorpusReader:
+    """Reads a corpus folder again and again, parsing only the files that changed.
+
+    A file is known by its inode, size, mtime_ns and ctime_ns: an atomic write (a new inode), an
+    edit in place (a new mtime and ctime) or `touch` all change it. A file whose mtime is
+    younger than `SETTLE_NS` is parsed every time, as git treats "racily clean" files, so a
+    change within one timestamp tick is never missed. `scans` and `parsed` count what it did.
+    """
+
+    def __init__(self, corpus_dir: Path) -> None:
+        self.corpus_dir = corpus_dir
+        self.scans = 0
+        self.parsed = 0
+        self._known: dict[Path, tuple[FileKey, ParsedFile]] = {}
+        self._lock = threading.Lock()
+
+    def scan(self) -> CorpusScan:
+        require_corpus(self.corpus_dir)
+        with self._lock:
+            self.scans += 1
+            settled_before = time.time_ns() - SETTLE_NS
+            files: list[ParsedFile] = []
+            known: dict[Path, tuple[FileKey, ParsedFile]] = {}
+            for path in iter_corpus_files(self.corpus_dir):
+                files.append(self._read(path, settled_before, known))
+            self._known = known
+        return unique_ids(files)
+
+    def _read(
+        self, path: Path, settled_before: int, known: dict[Path, tuple[FileKey, ParsedFile]]
+    ) -> ParsedFile:
+        try:
+            stat = path.stat()  # before reading: a change after it gives the next scan a new key
+        except OSError:
+            stat = None
+        key = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns) if stat else None
+        cached = self._known.get(path)
+        if key is not None and cached is not None and cached[0] == key:
+            known[path] = cached
+            return cached[1]
+        parsed = read_document(path, self.corpus_dir)
+        self.parsed += 1
+        if key is not None and key[2] < settled_before:
+            known[path] = (key, parsed)
+        return parsed
 
 
 class Curator:
@@ -68,29 +134,37 @@ class Curator:
     Writes are serialised across threads and processes (check the ETag, write, re-index as one
     step, under a lock file in the corpus folder), so of two concurrent updates with the same
     ETag exactly one wins and the other gets a conflict, whichever API worker serves them.
+    `writing()` holds that lock for a caller whose own bookkeeping must be part of the step (a
+    draft's record beside its document); the curator's writes inside it do not lock again.
+    Reads go through one `CorpusReader`, so unchanged files are not parsed again.
     """
 
     def __init__(self, corpus_dir: Path, indexer: Indexer | None) -> None:
         self.corpus_dir = corpus_dir
         self.indexer = indexer
+        self.reader = CorpusReader(corpus_dir)
+        self._holder = threading.local()
 
     def documents(self) -> list[tuple[Document, str]]:
-        scan = scan_corpus(self.corpus_dir)
-        return [(doc, etag(self._raw(doc.path))) for doc in scan.documents]
+        """Every valid document with its ETag, from one scan."""
+        return [(doc, etag(doc)) for doc in self.reader.scan().documents]
 
     def get(self, doc_id: str) -> tuple[Document, str]:
-        for document in scan_corpus(self.corpus_dir).documents:
-            if document.id == doc_id:
-                return document, etag(self._raw(document.path))
+        if is_valid_id(doc_id):
+            for document in self.reader.scan().documents:
+                if document.id == doc_id:
+                    return document, etag(document)
         raise NotFoundError(f"no document {doc_id} in the corpus")
 
     def create(self, fields: Fields) -> Saved:
-        with self._writing():
-            existing = {doc.id: doc for doc in scan_corpus(self.corpus_dir).documents}
-            taken = [p for p in self.corpus_dir.rglob(f"{fields.id}.md") if p.is_file()]
-            if fields.id in existing or taken:
-                raise ConflictError(f"a document with id {fields.id} already exists")
-            return self._write(f"{folder_for(fields)}/{fields.id}.md", fields)
+        rel = f"{folder_for(fields)}/{fields.id}.md"
+        data, document = self._validated(rel, fields)  # before any file is looked at
+        with self.writing():
+            name = f"{fields.id}.md"
+            for parsed in self.reader.scan().files:
+                if parsed.doc_id == fields.id or Path(parsed.path).name == name:
+                    raise ConflictError(f"a document with id {fields.id} already exists")
+            return self._save(rel, data, document)
 
     def update(self, doc_id: str, fields: Fields, if_match: str) -> Saved:
         if fields.id != doc_id:
@@ -98,35 +172,58 @@ class Curator:
                 f"the id cannot change ({doc_id} -> {fields.id}); create a new document instead",
                 [Problem(f"{doc_id}.md", 1, "id-mismatch", "the id cannot change")],
             )
-        with self._writing():
-            current, current_etag = self.get(doc_id)
-            if if_match.strip() != current_etag:
-                raise StaleVersionError(
-                    f"{doc_id} changed since you read it; reload it, redo your edit and save again"
-                )
-            return self._write(current.path, fields)
+        with self.writing():
+            current = self._current(doc_id, if_match)
+            return self._save(current.path, *self._validated(current.path, fields))
 
     def set_status(self, doc_id: str, status: Status, if_match: str | None = None) -> Saved:
-        with self._writing():
-            current, current_etag = self.get(doc_id)
-            if if_match is not None and if_match.strip() != current_etag:
-                raise ConflictError(f"{doc_id} changed since you read it; reload it and try again")
-            return self._write(current.path, replace(Fields.of(current), status=status))
+        """Give the document `status`; with `if_match`, only if it is still that version."""
+        with self.writing():
+            current = self._current(doc_id, if_match)
+            fields = replace(Fields.of(current), status=status)
+            return self._save(current.path, *self._validated(current.path, fields))
 
-    def _writing(self) -> AbstractContextManager[None]:
-        return exclusive_lock(self.corpus_dir / WRITE_LOCK)
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the corpus write lock (one writer across threads and processes); re-entrant
+        within a thread."""
+        if getattr(self._holder, "held", False):
+            yield
+            return
+        with exclusive_lock(self.corpus_dir / WRITE_LOCK):
+            self._holder.held = True
+            try:
+                yield
+            finally:
+                self._holder.held = False
 
-    def _raw(self, rel: str) -> bytes:
-        return (self.corpus_dir / rel).read_bytes()
-
-    def _write(self, rel: str, fields: Fields) -> Saved:
-        text = render(fields)
-        parsed = parse_document_text(text, rel)
-        if parsed.document is None:
-            raise CorpusError(
-                f"the document is not valid: {len(parsed.problems)} problem(s)", parsed.problems
+    def _current(self, doc_id: str, if_match: str | None) -> Document:
+        current, current_etag = self.get(doc_id)
+        if if_match is not None and if_match.strip() != current_etag:
+            raise StaleVersionError(
+                f"{doc_id} changed since you read it; reload it, redo your change and try again"
             )
-        data = text.encode("utf-8")
+        return current
+
+    def _validated(self, rel: str, fields: Fields) -> tuple[bytes, Document]:
+        """The file for these fields and its document, checked with the lint rules."""
+        problems: list[Problem] = []
+        if fields.id.lower() == "readme":
+            message = "`readme` is not a document id: README files are never read as documents"
+            problems.append(Problem(rel, 1, "reserved-id", message, "id"))
+        text = render(fields)
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            message = f"not valid Unicode text ({exc.reason}); send UTF-8"
+            raise CorpusError(message, [*problems, Problem(rel, 1, "encoding", message)]) from exc
+        parsed = parse_document_text(text, rel)
+        problems += parsed.problems
+        if parsed.document is None or problems:
+            raise CorpusError(f"the document is not valid: {len(problems)} problem(s)", problems)
+        return data, parsed.document
+
+    def _save(self, rel: str, data: bytes, document: Document) -> Saved:
         write_atomic(self.corpus_dir / rel, data)
         report = self.indexer.run(self.corpus_dir) if self.indexer else None
-        return Saved(parsed.document, etag(data), report)
+        return Saved(document, etag(document), report)
