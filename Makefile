@@ -31,7 +31,15 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 
-test: $(STAMP) $(CHROMIUM)
+# The database tests run on SQLite and on PostgreSQL: Debian's server, on a throwaway cluster
+# the tests start themselves (and fail, never skip, without it).
+PG_CTL := $(or $(firstword $(wildcard /usr/lib/postgresql/*/bin/pg_ctl)),/usr/lib/postgresql/missing/bin/pg_ctl)
+
+$(PG_CTL):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null
+
+test: $(STAMP) $(CHROMIUM) $(PG_CTL)
 	$(BIN)/ruff check coach api tests bench
 	$(BIN)/ruff format --check coach api tests bench
 	$(BIN)/mypy

@@ -1,23 +1,28 @@
-"""What L&D staff learn from the sessions: themes, corpus gaps, and feedback per document."""
+"""What L&D staff learn from the sessions: themes, corpus gaps, and feedback per document.
+
+Counts and themes come from every session; the text of a situation the corpus had nothing on
+is shown only when its user shares their situations (off by default), and never with who."""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import Any
 
-from coach.result import CoachingResult
+from api.db import InsightRow
 from coach.retrieve.language import terms, words
 
 TOP = 15
 
 
-def compute_insights(results: list[tuple[CoachingResult, bool | None]]) -> dict[str, Any]:
+def compute_insights(rows: list[InsightRow]) -> dict[str, Any]:
     stems: Counter[str] = Counter()
     shown: dict[str, Counter[str]] = {}
     cited: Counter[str] = Counter()
     feedback: dict[str, dict[str, int]] = {}
     ungrounded: list[dict[str, str]] = []
-    for result, helpful in results:
+    ungrounded_count = 0
+    for row in rows:
+        result, helpful = row.result, row.helpful
         seen: set[str] = set()
         for word in words(result.situation):
             for stem in terms(word, result.language):
@@ -26,7 +31,9 @@ def compute_insights(results: list[tuple[CoachingResult, bool | None]]) -> dict[
                     stems[stem] += 1
                     shown.setdefault(stem, Counter())[word] += 1
         if not result.grounded:
-            ungrounded.append({"situation": result.situation, "language": result.language})
+            ungrounded_count += 1
+            if row.shared:
+                ungrounded.append({"situation": result.situation, "language": result.language})
         for source in result.sources:
             cited[source.id] += 1
             if helpful is not None:
@@ -38,8 +45,9 @@ def compute_insights(results: list[tuple[CoachingResult, bool | None]]) -> dict[
         if count > 1
     ]
     return {
-        "sessions": len(results),
+        "sessions": len(rows),
         "themes": themes,
+        "ungrounded_sessions": ungrounded_count,
         "ungrounded": ungrounded[:50],
         "most_retrieved_documents": [
             {"id": doc_id, "sessions": count} for doc_id, count in cited.most_common(TOP)

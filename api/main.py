@@ -21,7 +21,7 @@ from api.deps import ApiServices
 from api.headers import WorkerHeader
 from api.limits import BodyLimit
 from api.problems import install
-from api.routes import coaching, documents, drafts, health, insights, sessions, web
+from api.routes import coaching, documents, drafts, health, insights, privacy, sessions, web
 from coach.engine import Coach
 from coach.factory import build_indexer, build_services
 from coach.ingest.curation import Curator
@@ -46,7 +46,9 @@ async def serving(settings: Settings, coach: Coach | None = None) -> AsyncIterat
             indexer = built.indexer
         else:
             indexer = build_indexer(settings, coach.embedder)
-        session_store = await run_in_threadpool(SessionStore, settings.sessions_url())
+        session_store = await run_in_threadpool(
+            SessionStore, settings.sessions_url(), settings.session_retention_days
+        )
         stack.callback(session_store.close)
         streams = ThreadPoolExecutor(max_workers=STREAM_WORKERS, thread_name_prefix="coach-stream")
 
@@ -92,7 +94,7 @@ def create_app(settings: Settings, coach: Coach | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(WorkerHeader)
     app.mount("/static", StaticFiles(directory=web.WEB), name="static")
-    for module in (web, health, coaching, sessions, drafts, insights, documents):
+    for module in (web, health, coaching, sessions, drafts, insights, documents, privacy):
         app.include_router(module.router)
     return app
 

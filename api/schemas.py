@@ -191,6 +191,10 @@ class LessonRequest(Input):
     what_worked: str = Field("", max_length=4000)
     what_not: str = Field("", max_length=4000)
     lesson: str = Field(min_length=1, max_length=4000)
+    # Published as the lesson's owner (none: an anonymous colleague); the situation goes in only
+    # when asked. POST /v1/sessions/{id}/lesson/preview shows the result before it is sent.
+    owner: str | None = Field(None, max_length=120)
+    include_situation: bool = False
 
 
 class RejectRequest(Input):

@@ -103,6 +103,7 @@ class Settings(BaseSettings):
             "means SQLite in data_dir/coach.sqlite3."
         ),
     )
+    session_retention_days: int = Field(0, ge=0, description="Days a session is kept; 0 = keep.")
     api_keys_file: Path | None = Field(
         None, description="The hashed API keys (JSON); unset means data_dir/api-keys.json."
     )

@@ -177,7 +177,8 @@ def test_a_lesson_round_trip_ends_in_the_next_answer(client: TestClient, env: En
     draft_body = draft.json()
     assert draft_body["state"] == "pending" and draft_body["session_id"] == session_id
     document = draft_body["document"]
-    assert document["status"] == "draft" and document["owner"] == "pia"
+    # Private by default: no owner name (an anonymous colleague), no user id (test_privacy_api)
+    assert document["status"] == "draft" and document["owner"] is None
     # A draft is never retrievable.
     again = client.post("/v1/coach", json={"situation": SOLAR}, headers=pro).json()
     assert document["id"] not in [source["id"] for source in again["sources"]]
@@ -221,6 +222,8 @@ def test_a_rejected_draft_is_kept_retired_with_its_reason(client: TestClient, en
 
 def test_insights_show_themes_gaps_and_feedback(client: TestClient, env: Env) -> None:
     pro = env.headers("pro")
+    # Situation texts only from users who share them (off by default; see test_privacy_api).
+    client.put("/v1/me/settings", json={"share_situations": True}, headers=pro)
     grounded = [
         "Klanten bellen ons steeds opnieuw over dezelfde storing omdat niemand terugbelt.",
         "Klanten wachten dagen op een terugbelverzoek over hun storing.",

@@ -1,7 +1,18 @@
-"""The service's own database (SQLAlchemy): coaching sessions and the draft lessons recorded
-after them. SQLite by default, PostgreSQL by URL; documents live in the corpus, not here."""
+"""The service's own database (SQLAlchemy): coaching sessions, the draft lessons recorded
+after them, and what each user chose about their own data. SQLite by default, PostgreSQL by
+URL; documents live in the corpus, not here."""
 
 from api.db.drafts import DraftStore, StoredDraft
-from api.db.sessions import SessionStore, StoredSession
+from api.db.sessions import InsightRow, SessionStore, StoredSession
+from api.db.users import Forgotten, UserSettings, UserStore
 
-__all__ = ["DraftStore", "SessionStore", "StoredDraft", "StoredSession"]
+__all__ = [
+    "DraftStore",
+    "Forgotten",
+    "InsightRow",
+    "SessionStore",
+    "StoredDraft",
+    "StoredSession",
+    "UserSettings",
+    "UserStore",
+]

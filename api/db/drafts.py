@@ -53,6 +53,13 @@ class DraftStore:
             db.add(row)
         return _draft(row)
 
+    def list_for_user(self, user_id: str) -> list[StoredDraft]:
+        """Every draft `user_id` recorded, whatever its state, oldest first."""
+        with self._sessions.transaction() as db:
+            query = select(DraftRow).where(DraftRow.user_id == user_id)
+            rows = db.scalars(query.order_by(DraftRow.created_at, DraftRow.id)).all()
+            return [_draft(row) for row in rows]
+
     def list(self, state: DraftState | None = "pending") -> list[StoredDraft]:
         with self._sessions.transaction() as db:
             query = select(DraftRow).order_by(DraftRow.created_at)

@@ -1,21 +1,28 @@
 """Coaching sessions in a real database through SQLAlchemy (SQLite by default, PostgreSQL by
-URL). A session is committed before its response is sent, so a restart loses none."""
+URL). A session is committed before its response is sent, so a restart loses none. Both
+databases behave the same: the tests run every store on each."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, delete, event, func, select, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db.tables import Base, Record, SessionRow, record_of
+from api.db.tables import Base, Record, SessionRow, UserSettingsRow, record_of
+from coach.atomic import exclusive_lock
 from coach.result import CoachingResult
+
+# Any number, the same in every worker: schema creation holds this PostgreSQL advisory lock.
+_SCHEMA_LOCK = 4_711_013
 
 
 @dataclass(frozen=True)
@@ -44,15 +51,61 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class SessionStore:
-    """Owns the database (engine and schema); the draft store shares it."""
+@dataclass(frozen=True)
+class InsightRow:
+    """A stored result as insights see it: no user, only whether they share their situations."""
 
-    def __init__(self, url: str) -> None:
+    result: CoachingResult
+    helpful: bool | None
+    shared: bool
+
+
+def plain_text(value: str) -> str:
+    """Text as both databases store it: PostgreSQL refuses NUL in a text column, so NUL becomes
+    U+FFFD on either (JSON columns escape it and keep the exact text)."""
+    return value.replace("\x00", "\ufffd")
+
+
+def _private_file(path: Path) -> None:
+    """Create `path` readable and writable by its owner only, or tighten it when it exists.
+    SQLite gives its write-ahead log and shared-memory files the database file's mode."""
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if each.exists():
+            each.chmod(0o600)
+
+
+def _sqlite_file(engine: Engine) -> Path | None:
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    return None if database.startswith("file:") else Path(database)
+
+
+class SessionStore:
+    """Owns the database (engine and schema); the draft and user stores share it. Sessions
+    older than `retention_days` (0: keep them all) are deleted when the store opens and on
+    every session it stores."""
+
+    def __init__(self, url: str, retention_days: int = 0) -> None:
         self.engine: Engine = create_engine(url, pool_pre_ping=True)
+        self.retention_days = retention_days
+        sqlite_file = _sqlite_file(self.engine)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
+        if sqlite_file is not None:
+            _private_file(sqlite_file)
+            lock = sqlite_file.with_name(sqlite_file.name + ".lock")
+            _private_file(lock)
+            with exclusive_lock(lock), self.engine.begin() as connection:
+                _create_schema(connection)
+        else:
+            with self.engine.begin() as connection:
+                if self.engine.dialect.name == "postgresql":
+                    connection.execute(text(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})"))
+                _create_schema(connection)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.purge_expired()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -66,19 +119,35 @@ class SessionStore:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
-    def add(self, user_id: str, result: CoachingResult) -> StoredSession:
+    def add(
+        self, user_id: str, result: CoachingResult, *, at: datetime | None = None
+    ) -> StoredSession:
+        """Store a session (made now, or `at`), after deleting those past the retention."""
         row = SessionRow(
             id=uuid.uuid4().hex,
             user_id=user_id,
-            created_at=datetime.now(UTC),
-            situation=result.situation,
+            created_at=(at or datetime.now(UTC)).astimezone(UTC),
+            situation=plain_text(result.situation),
             language=result.language,
             grounded=result.grounded,
             result_json=result.model_dump_json(),
         )
         with self.transaction() as db:
+            self._purge(db)
             db.add(row)
         return _stored(row)
+
+    def purge_expired(self) -> int:
+        """Delete the sessions older than the retention; how many went."""
+        with self.transaction() as db:
+            return self._purge(db)
+
+    def _purge(self, db: Session) -> int:
+        if self.retention_days <= 0:
+            return 0
+        cutoff = datetime.now(UTC) - timedelta(days=self.retention_days)
+        gone = db.execute(delete(SessionRow).where(SessionRow.created_at < cutoff))
+        return int(getattr(gone, "rowcount", 0) or 0)
 
     def list_for(self, user_id: str, limit: int, offset: int) -> tuple[list[StoredSession], int]:
         with self.transaction() as db:
@@ -93,6 +162,16 @@ class SessionStore:
                 .offset(offset)
             ).all()
             return [_stored(row) for row in rows], int(total or 0)
+
+    def all_for(self, user_id: str) -> list[StoredSession]:
+        """Every session of `user_id`, newest first (what an export of their data holds)."""
+        with self.transaction() as db:
+            rows = db.scalars(
+                select(SessionRow)
+                .where(SessionRow.user_id == user_id)
+                .order_by(SessionRow.created_at.desc(), SessionRow.id)
+            ).all()
+            return [_stored(row) for row in rows]
 
     def get(self, session_id: str, user_id: str) -> StoredSession | None:
         """The session when it belongs to `user_id`; None otherwise (someone else's = unknown)."""
@@ -116,11 +195,27 @@ class SessionStore:
             if row is None or row.user_id != user_id:
                 return None
             row.helpful = helpful
-            row.comment = comment
+            row.comment = plain_text(comment) if comment is not None else None
             return _stored(row)
 
-    def all_results(self) -> list[tuple[CoachingResult, bool | None]]:
-        """Every stored result with its feedback (for insights)."""
+    def insight_rows(self) -> list[InsightRow]:
+        """Every stored result, newest first, with its feedback and whether its user shares
+        their situations now (a withdrawn consent hides the earlier ones too)."""
         with self.transaction() as db:
-            rows = db.scalars(select(SessionRow).order_by(SessionRow.created_at.desc())).all()
-            return [(CoachingResult.model_validate_json(r.result_json), r.helpful) for r in rows]
+            rows = db.execute(
+                select(SessionRow.result_json, SessionRow.helpful, UserSettingsRow.share_situations)
+                .outerjoin(UserSettingsRow, UserSettingsRow.user_id == SessionRow.user_id)
+                .order_by(SessionRow.created_at.desc(), SessionRow.id)
+            ).all()
+            return [
+                InsightRow(CoachingResult.model_validate_json(data), helpful, bool(shared))
+                for data, helpful, shared in rows
+            ]
+
+
+def _create_schema(connection: Connection) -> None:
+    """Every table, and every index of the sessions table (one added since a database was made
+    is created too), in one transaction the caller serialises across processes."""
+    Base.metadata.create_all(connection)
+    for index in Base.metadata.tables[SessionRow.__tablename__].indexes:
+        index.create(connection, checkfirst=True)

@@ -18,7 +18,8 @@ class SessionRow(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(200), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # indexed: the retention deletes by age on every write
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     situation: Mapped[str] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(2))
     grounded: Mapped[bool] = mapped_column(Boolean)
@@ -40,6 +41,16 @@ class DraftRow(Base):
     state: Mapped[str] = mapped_column(String(16), default="pending")  # approved / rejected
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class UserSettingsRow(Base):
+    """What a user chose about their own data; no row means every default (nothing shared)."""
+
+    __tablename__ = "user_settings"
+
+    user_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    share_situations: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 @dataclass(frozen=True)

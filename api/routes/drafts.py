@@ -64,14 +64,9 @@ def submit(svc: ApiServices, who: Principal, session_id: str, fields: Fields) ->
 def record_lesson(session_id: str, body: LessonRequest, who: Professional, svc: Svc) -> DraftOut:
     """What you tried and learned becomes a draft lesson for the curators to review."""
     stored = own_session(svc, who, session_id)
+    # exactly what POST /v1/sessions/{id}/lesson/preview showed (api.routes.privacy)
     fields = draft_lesson(
-        situation=stored.result.situation,
-        language=stored.result.language,
-        owner=who.user,
-        what_tried=body.what_tried,
-        what_worked=body.what_worked,
-        what_not=body.what_not,
-        lesson=body.lesson,
+        situation=stored.result.situation, language=stored.result.language, **body.model_dump()
     )
     return draft_out(submit(svc, who, session_id, fields), svc)
 

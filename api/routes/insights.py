@@ -14,5 +14,7 @@ router = APIRouter(prefix="/v1", tags=["insights"])
 
 @router.get("/insights")
 def insights(who: CuratorRole, svc: Svc) -> dict[str, Any]:
-    """Frequent themes, ungrounded situations (corpus gaps), feedback per document."""
-    return compute_insights(svc.sessions.all_results())
+    """Frequent themes, ungrounded situations (corpus gaps), feedback per document. Counts
+    and themes come from every session; the text of an ungrounded situation only from users
+    who share theirs (`PUT /v1/me/settings`), and never with who wrote it."""
+    return compute_insights(svc.sessions.insight_rows())

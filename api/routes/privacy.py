@@ -1,0 +1,146 @@
+"""A user's own data: what they let others see, everything stored about them (as JSON), and
+deleting all of it; and the preview of a lesson, so a professional sees exactly what will be
+published, and under which name, before they submit it.
+
+Handlers are plain functions: FastAPI runs them in its threadpool, off the event loop, since
+they talk to the database and read the corpus."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from api.db import DraftStore, UserSettings, UserStore
+from api.deps import Anyone, Professional, Svc
+from api.routes.drafts import drafts_out
+from api.routes.sessions import own_session
+from api.schemas import DraftOut, LessonRequest, SessionOut
+from coach.errors import CorpusError
+from coach.ingest.corpus import parse_document_text
+from coach.ingest.curation import folder_for, render
+from coach.ingest.lessons import draft_lesson, withdraw_draft
+from coach.vocabulary import Language, Role
+
+router = APIRouter(prefix="/v1", tags=["your data"])
+
+
+class PrivacySettings(BaseModel):
+    """Off by default. `share_situations`: L&D's insights may show the text of your situations
+    that the corpus had nothing on, never with your name (counts and themes come from every
+    session either way)."""
+
+    share_situations: bool
+
+
+class LessonPreview(BaseModel):
+    """The lesson document exactly as the same request to `POST /v1/sessions/{id}/lesson`
+    writes it (its id gets a random suffix then). `owner` null: an anonymous colleague."""
+
+    title: str
+    owner: str | None
+    language: Language
+    tags: list[str]
+    body: str
+
+
+class MyData(BaseModel):
+    """Everything the service stores about you."""
+
+    user: str
+    role: Role
+    exported_at: str
+    settings: PrivacySettings
+    sessions: list[SessionOut]  # each with its feedback (helpful, comment)
+    drafts: list[DraftOut]  # each with its document while the file is in the corpus
+
+
+class Deleted(BaseModel):
+    sessions: int
+    drafts: int
+    settings: int
+    documents_withdrawn: int  # unpublished lessons removed from the corpus
+
+
+def _settings(settings: UserSettings) -> PrivacySettings:
+    return PrivacySettings(share_situations=settings.share_situations)
+
+
+@router.get("/me/settings", response_model=PrivacySettings)
+def get_settings(who: Anyone, svc: Svc) -> PrivacySettings:
+    """What you let others see (everything off until you turn it on)."""
+    return _settings(UserStore(svc.sessions).settings(who.user))
+
+
+@router.put("/me/settings", response_model=PrivacySettings)
+def put_settings(body: PrivacySettings, who: Anyone, svc: Svc) -> PrivacySettings:
+    """Turn sharing on or off; it applies to your earlier sessions too."""
+    chosen = UserSettings(share_situations=body.share_situations)
+    return _settings(UserStore(svc.sessions).update(who.user, chosen))
+
+
+@router.get("/me/export", response_model=MyData)
+def export(who: Anyone, svc: Svc) -> JSONResponse:
+    """Everything stored about you, as a JSON file: your settings, your sessions with their
+    feedback, and the lessons you recorded (with their text)."""
+    data = MyData(
+        user=who.user,
+        role=who.role,
+        exported_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        settings=_settings(UserStore(svc.sessions).settings(who.user)),
+        sessions=[SessionOut.from_stored(s) for s in svc.sessions.all_for(who.user)],
+        drafts=drafts_out(DraftStore(svc.sessions).list_for_user(who.user), svc),
+    )
+    stamp = datetime.now(UTC).strftime("%Y%m%d")
+    return JSONResponse(
+        data.model_dump(mode="json"),
+        headers={
+            "Content-Disposition": f'attachment; filename="coach-my-data-{stamp}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.delete("/me/data", response_model=Deleted)
+def delete_everything(who: Anyone, svc: Svc) -> Deleted:
+    """Delete all your data, for good: sessions and feedback, settings, your draft records,
+    and the files of your lessons that were never published (pending or rejected). A lesson a
+    curator approved belongs to the organisation's corpus now and stays, under the name you
+    chose for it; nothing links it to you any more."""
+    drafts = DraftStore(svc.sessions).list_for_user(who.user)
+    withdrawn = sum(withdraw_draft(svc.curator, draft.doc_id) for draft in drafts)
+    forgotten = UserStore(svc.sessions).forget(who.user)
+    return Deleted(
+        sessions=forgotten.sessions,
+        drafts=forgotten.drafts,
+        settings=forgotten.settings,
+        documents_withdrawn=withdrawn,
+    )
+
+
+@router.post(
+    "/sessions/{session_id}/lesson/preview", response_model=LessonPreview, tags=["lessons learned"]
+)
+def preview_lesson(
+    session_id: str, body: LessonRequest, who: Professional, svc: Svc
+) -> LessonPreview:
+    """The lesson as it would be published: its text and the name shown as its owner. Nothing
+    is stored; send the same body to `POST /v1/sessions/{id}/lesson` to submit it."""
+    stored = own_session(svc, who, session_id)
+    fields = draft_lesson(
+        situation=stored.result.situation, language=stored.result.language, **body.model_dump()
+    )
+    # The file the curator would write, read back as the corpus reads it (and refused as it is).
+    parsed = parse_document_text(render(fields), f"{folder_for(fields)}/{fields.id}.md")
+    if parsed.document is None:
+        raise CorpusError("the lesson is not valid", parsed.problems)
+    document = parsed.document
+    return LessonPreview(
+        title=document.title,
+        owner=document.owner,
+        language=document.language,
+        tags=list(document.tags),
+        body=document.body,
+    )
