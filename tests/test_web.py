@@ -44,7 +44,11 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     root = tmp_path_factory.mktemp("web")
     keys_file = root / "keys.json"
     store = KeyStore(keys_file)
-    keys = {"pro": store.add("pia", "professional"), "curator": store.add("cas", "curator")}
+    keys = {
+        "pro": store.add("pia", "professional"),
+        "pro2": store.add("piet", "professional"),
+        "curator": store.add("cas", "curator"),
+    }
     with running_service(root, env={"COACH_API_KEYS_FILE": str(keys_file)}) as base:
         yield Service(base, keys, root / "corpus")
 
@@ -103,7 +107,8 @@ def sign_in(page: Page, service: Service, who: str) -> None:
     expect(page.get_by_role("heading", name="Je API-sleutel")).to_be_visible()
     page.get_by_label("API-sleutel", exact=True).fill(service.keys[who])
     page.get_by_role("button", name="Opslaan").click()
-    expect(page.locator("#who")).to_contain_text("cas" if who == "curator" else "pia")
+    user = {"pro": "pia", "pro2": "piet", "curator": "cas"}[who]
+    expect(page.locator("#who")).to_contain_text(user)
 
 
 def ask(page: Page, situation: str) -> None:
@@ -149,14 +154,38 @@ def test_professional_asks_reads_a_citation_gives_feedback_and_records_a_lesson(
     page.get_by_label("De les in één of twee zinnen").fill(
         "Zet elke terugbelafspraak direct als taak met een deadline, dan belt niemand twee keer."
     )
-    page.get_by_role("button", name="Les insturen").click()
+    # Nothing is sent before the professional has seen what will be published, and by whom.
+    send = page.get_by_role("button", name="Les insturen")
+    expect(send).to_be_hidden()
+    page.get_by_role("button", name="Bekijk wat er gepubliceerd wordt").click()
+    preview = page.locator("section.preview")
+    expect(preview).to_contain_text("Eigenaar: een anonieme collega")
+    expect(preview).to_contain_text("Zet elke terugbelafspraak direct als taak")
+    expect(preview).not_to_contain_text(GROUNDED)  # the situation stays out unless asked
+    expect(send).to_be_visible()
+    # A change hides the send button until the new version has been seen.
+    page.get_by_label("Naam als eigenaar (leeg: een anonieme collega)").fill(
+        "Pia van de servicedesk"
+    )
+    page.get_by_label("Neem mijn situatie op in de les").check()
+    expect(send).to_be_hidden()
+    page.get_by_role("button", name="Bekijk wat er gepubliceerd wordt").click()
+    expect(preview).to_contain_text("Eigenaar: Pia van de servicedesk")
+    expect(preview).to_contain_text(GROUNDED)
+    shown = preview.locator(".doc-body").inner_text()
+    shot(page, "lesson-preview.png")
+    send.click()
     expect(page.get_by_text("concept klaar voor beoordeling")).to_be_visible()
 
     sessions = service.api("pro", "GET", "/v1/sessions").json()["items"]
     assert sessions[0]["helpful"] is True
     assert sessions[0]["comment"] == "De terugbeltaak in Topdesk hielp."
     drafts = service.api("curator", "GET", "/v1/drafts").json()
-    assert any(d["session_id"] == sessions[0]["id"] for d in drafts)
+    [draft] = [d for d in drafts if d["session_id"] == sessions[0]["id"]]
+    # What was published is what the page showed.
+    assert draft["document"]["owner"] == "Pia van de servicedesk"
+    for line in (line.strip() for line in shown.splitlines()):
+        assert line in draft["document"]["body"], line
 
 
 def test_professional_exports_and_deletes_a_session(page: Page, service: Service) -> None:
@@ -176,6 +205,47 @@ def test_professional_exports_and_deletes_a_session(page: Page, service: Service
     expect(page.get_by_text("Sessie verwijderd.")).to_be_visible()
     expect(rows).to_have_count(before - 1)
     shot(page, "sessions.png")
+
+
+def test_a_professional_shares_exports_and_deletes_their_data(
+    page: Page, service: Service, browser: Browser
+) -> None:
+    piet = "pro2"  # a user of their own: the other tests keep theirs
+    gap = service.api(piet, "POST", "/v1/coach", json={"situation": OUT_OF_SCOPE})
+    assert gap.status_code == 200 and not gap.json()["grounded"]
+    sign_in(page, service, piet)
+    page.get_by_role("link", name="Mijn gegevens").click()
+    share = page.get_by_label("L&D mag de tekst zien van mijn situaties", exact=False)
+    expect(share).not_to_be_checked()  # off until the user turns it on
+    assert OUT_OF_SCOPE not in service.api("curator", "GET", "/v1/insights").text
+    share.check()
+    page.get_by_role("button", name="Instelling opslaan").click()
+    expect(page.get_by_text("Je instelling is opgeslagen.")).to_be_visible()
+    assert service.api(piet, "GET", "/v1/me/settings").json() == {"share_situations": True}
+
+    curator = browser.new_context().new_page()
+    try:
+        sign_in(curator, service, "curator")
+        curator.get_by_role("link", name="Inzichten").click()
+        gaps = curator.locator("#gaps")
+        expect(gaps).to_contain_text(OUT_OF_SCOPE)
+        expect(curator.locator("main")).not_to_contain_text("piet")
+    finally:
+        curator.context.close()
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Mijn gegevens downloaden (JSON)").click()
+    data = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert data["user"] == "piet" and data["settings"] == {"share_situations": True}
+    assert [s["situation"] for s in data["sessions"]] == [OUT_OF_SCOPE]
+    shot(page, "my-data.png")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Al mijn gegevens verwijderen").click()
+    expect(page.get_by_text("Je gegevens zijn verwijderd: 1 sessies, 0 lessen.")).to_be_visible()
+    assert service.api(piet, "GET", "/v1/sessions").json()["total"] == 0
+    assert service.api(piet, "GET", "/v1/me/settings").json() == {"share_situations": False}
+    assert OUT_OF_SCOPE not in service.api("curator", "GET", "/v1/insights").text
 
 
 def test_ungrounded_situation_gets_a_friendly_notice(page: Page, service: Service) -> None:
@@ -370,7 +440,14 @@ def test_local_mode_needs_no_key(page: Page, tmp_path: Path) -> None:
         expect(page.get_by_role("heading", name="Waar loop je tegenaan?")).to_be_visible()
         expect(page.locator("#who")).to_contain_text("Lokale modus")
         nav = page.get_by_role("navigation")
-        for name in ("Coach", "Mijn sessies", "Documenten", "Concepten", "Inzichten"):
+        for name in (
+            "Coach",
+            "Mijn sessies",
+            "Documenten",
+            "Concepten",
+            "Inzichten",
+            "Mijn gegevens",
+        ):
             expect(nav.get_by_role("link", name=name, exact=True)).to_be_visible()
         ask(page, GROUNDED)
         expect(page.locator(".suggestion").first).to_be_visible(timeout=30_000)

@@ -6,7 +6,7 @@ const TEXT = {
   nl: {
     skip: "Naar de inhoud", brand: "Coach", nav: "Hoofdmenu",
     "nav.ask": "Coach", "nav.sessions": "Mijn sessies", "nav.documents": "Documenten",
-    "nav.drafts": "Concepten", "nav.insights": "Inzichten",
+    "nav.drafts": "Concepten", "nav.insights": "Inzichten", "nav.privacy": "Mijn gegevens",
     "key.button": "API-sleutel", "key.title": "Je API-sleutel",
     "key.intro": "Plak de sleutel die je van je beheerder kreeg. Hij blijft alleen in dit browsertabblad bewaard.",
     "key.label": "API-sleutel", "key.save": "Opslaan", "key.forget": "Vergeten",
@@ -25,7 +25,7 @@ const TEXT = {
     "kind.improve": "Verbeteren", "kind.innovate": "Vernieuwen", "kind.skill": "Vaardigheid",
     "kind.consult": "Raadplegen",
     "ungrounded.title": "De coach vond hier niets over",
-    "ungrounded.text": "In de procedures en geleerde lessen staat niets waarop de coach een betrouwbaar advies kan baseren. Beschrijf je situatie concreter (wat gebeurt er, bij welk werk), bespreek het met een collega of je leidinggevende, of leg straks vast wat je geprobeerd hebt: dan wordt het een les voor anderen. L&D ziet deze vraag als mogelijke lacune.",
+    "ungrounded.text": "In de procedures en geleerde lessen staat niets waarop de coach een betrouwbaar advies kan baseren. Beschrijf je situatie concreter (wat gebeurt er, bij welk werk), bespreek het met een collega of je leidinggevende, of leg straks vast wat je geprobeerd hebt: dan wordt het een les voor anderen. L&D telt deze vraag als mogelijke lacune; de tekst ziet L&D alleen als je dat toestaat onder ‘Mijn gegevens’, en nooit met je naam.",
     "feedback.title": "Was dit nuttig?", "feedback.yes": "Ja, nuttig", "feedback.no": "Niet nuttig",
     "feedback.comment": "Toelichting (optioneel)", "feedback.submit": "Feedback geven",
     "feedback.thanks": "Dank je, je feedback is opgeslagen.",
@@ -33,6 +33,13 @@ const TEXT = {
     "lesson.intro": "Je verhaal wordt een concept-les die L&D beoordeelt; daarna kan de coach het anderen aanraden.",
     "lesson.tried": "Wat heb je geprobeerd?", "lesson.worked": "Wat werkte?", "lesson.not": "Wat werkte niet?",
     "lesson.lesson": "De les in één of twee zinnen", "lesson.submit": "Les insturen",
+    "lesson.owner": "Naam als eigenaar (leeg: een anonieme collega)",
+    "lesson.ownerHint": "Goedgekeurde lessen zijn voor iedereen in de organisatie te lezen, onder deze naam. Collega's kunnen je dan om raad vragen.",
+    "lesson.situation": "Neem mijn situatie op in de les",
+    "lesson.preview": "Bekijk wat er gepubliceerd wordt",
+    "lesson.previewTitle": "Zo wordt je les gepubliceerd",
+    "lesson.publishedAs": "Eigenaar: {name}", "lesson.anonymous": "een anonieme collega (geen naam)",
+    "lesson.changed": "Je hebt iets gewijzigd: bekijk het voorbeeld opnieuw voordat je insturt.",
     "lesson.sent": "Dank je: je les staat als concept klaar voor beoordeling ({id}).",
     "sessions.title": "Mijn sessies", "sessions.none": "Je hebt nog geen sessies.",
     "sessions.open": "Openen", "sessions.export": "Exporteren (Markdown)", "sessions.delete": "Verwijderen",
@@ -64,6 +71,18 @@ const TEXT = {
     "insights.retrieved": "Meest gebruikte documenten", "insights.none": "Nog niets.",
     "insights.helpful": "Nuttig", "insights.nothelpful": "Niet nuttig", "insights.theme": "Thema",
     "insights.count": "Sessies",
+    "insights.gapcount": "{n} sessies zonder bronnen. Alleen situaties van collega's die dat toestaan staan hieronder, zonder naam.",
+    "privacy.title": "Mijn gegevens",
+    "privacy.intro": "Wat de coach over je bewaart: je sessies met je feedback, je lessen en deze instelling.",
+    "privacy.share": "L&D mag de tekst zien van mijn situaties waarover de coach niets vond (zonder mijn naam)",
+    "privacy.shareHint": "Uit, tenzij je het aanzet. Aantallen en thema's telt L&D altijd mee, zonder tekst.",
+    "privacy.save": "Instelling opslaan", "privacy.saved": "Je instelling is opgeslagen.",
+    "privacy.exportTitle": "Alles downloaden", "privacy.export": "Mijn gegevens downloaden (JSON)",
+    "privacy.deleteTitle": "Alles verwijderen",
+    "privacy.deleteIntro": "Verwijdert je sessies, feedback, instelling en je lessen die nog niet gepubliceerd zijn. Goedgekeurde lessen blijven in de kennisbank, onder de naam die je koos.",
+    "privacy.delete": "Al mijn gegevens verwijderen",
+    "privacy.confirm": "Al je gegevens definitief verwijderen? Dit kan niet ongedaan worden gemaakt.",
+    "privacy.deleted": "Je gegevens zijn verwijderd: {sessions} sessies, {drafts} lessen.",
     "err.network": "De coach is niet bereikbaar. Controleer je verbinding en probeer het opnieuw.",
     "err.401": "Je API-sleutel ontbreekt of klopt niet. Vul je sleutel in via ‘API-sleutel’.",
     "err.403": "Dit mag je niet met jouw rol.", "err.404": "Niet gevonden.",
@@ -74,7 +93,7 @@ const TEXT = {
   en: {
     skip: "Skip to content", brand: "Coach", nav: "Main menu",
     "nav.ask": "Coach", "nav.sessions": "My sessions", "nav.documents": "Documents",
-    "nav.drafts": "Drafts", "nav.insights": "Insights",
+    "nav.drafts": "Drafts", "nav.insights": "Insights", "nav.privacy": "My data",
     "key.button": "API key", "key.title": "Your API key",
     "key.intro": "Paste the key your administrator gave you. It is kept in this browser tab only.",
     "key.label": "API key", "key.save": "Save", "key.forget": "Forget",
@@ -93,7 +112,7 @@ const TEXT = {
     "kind.improve": "Improve", "kind.innovate": "Innovate", "kind.skill": "Skill",
     "kind.consult": "Consult",
     "ungrounded.title": "The coach found nothing on this",
-    "ungrounded.text": "Nothing in the procedures and lessons learned gives the coach a reliable basis for advice. Describe your situation more concretely (what happens, in which work), talk it over with a colleague or your manager, or record later what you tried: it becomes a lesson for others. L&D sees this question as a possible gap.",
+    "ungrounded.text": "Nothing in the procedures and lessons learned gives the coach a reliable basis for advice. Describe your situation more concretely (what happens, in which work), talk it over with a colleague or your manager, or record later what you tried: it becomes a lesson for others. L&D counts this question as a possible gap; L&D sees its text only if you allow it under ‘My data’, and never with your name.",
     "feedback.title": "Was this helpful?", "feedback.yes": "Yes, helpful", "feedback.no": "Not helpful",
     "feedback.comment": "Comment (optional)", "feedback.submit": "Send feedback",
     "feedback.thanks": "Thank you, your feedback is saved.",
@@ -101,6 +120,13 @@ const TEXT = {
     "lesson.intro": "Your story becomes a draft lesson that L&D reviews; then the coach can suggest it to others.",
     "lesson.tried": "What did you try?", "lesson.worked": "What worked?", "lesson.not": "What did not work?",
     "lesson.lesson": "The lesson in one or two sentences", "lesson.submit": "Send lesson",
+    "lesson.owner": "Name shown as owner (empty: an anonymous colleague)",
+    "lesson.ownerHint": "Approved lessons can be read by everyone in the organisation, under this name. Colleagues can then ask you for advice.",
+    "lesson.situation": "Include my situation in the lesson",
+    "lesson.preview": "See what will be published",
+    "lesson.previewTitle": "This is how your lesson will be published",
+    "lesson.publishedAs": "Owner: {name}", "lesson.anonymous": "an anonymous colleague (no name)",
+    "lesson.changed": "You changed something: look at the preview again before you send.",
     "lesson.sent": "Thank you: your lesson is a draft waiting for review ({id}).",
     "sessions.title": "My sessions", "sessions.none": "You have no sessions yet.",
     "sessions.open": "Open", "sessions.export": "Export (Markdown)", "sessions.delete": "Delete",
@@ -132,6 +158,18 @@ const TEXT = {
     "insights.retrieved": "Most used documents", "insights.none": "Nothing yet.",
     "insights.helpful": "Helpful", "insights.nothelpful": "Not helpful", "insights.theme": "Theme",
     "insights.count": "Sessions",
+    "insights.gapcount": "{n} sessions without sources. Only situations of colleagues who allow it are listed below, without names.",
+    "privacy.title": "My data",
+    "privacy.intro": "What the coach keeps about you: your sessions with your feedback, your lessons and this setting.",
+    "privacy.share": "L&D may read my situations the coach found nothing on (without my name)",
+    "privacy.shareHint": "Off unless you turn it on. L&D always counts numbers and themes, without the text.",
+    "privacy.save": "Save setting", "privacy.saved": "Your setting is saved.",
+    "privacy.exportTitle": "Download everything", "privacy.export": "Download my data (JSON)",
+    "privacy.deleteTitle": "Delete everything",
+    "privacy.deleteIntro": "Deletes your sessions, feedback, setting and your lessons that are not yet published. Approved lessons stay in the knowledge base, under the name you chose.",
+    "privacy.delete": "Delete all my data",
+    "privacy.confirm": "Delete all your data for good? This cannot be undone.",
+    "privacy.deleted": "Your data is deleted: {sessions} sessions, {drafts} lessons.",
     "err.network": "The coach cannot be reached. Check your connection and try again.",
     "err.401": "Your API key is missing or wrong. Enter your key under ‘API key’.",
     "err.403": "Your role does not allow this.", "err.404": "Not found.",
@@ -251,15 +289,17 @@ const ROUTES = [
   [/^#\/documents\/(.+)$/, viewEditDocument, "documents"],
   [/^#\/drafts$/, viewDrafts, "drafts"],
   [/^#\/insights$/, viewInsights, "insights"],
+  [/^#\/privacy$/, viewPrivacy, "privacy"],
   [/^#\/key$/, viewKey, null],
 ];
 const NAV = [
   ["ask", "#/", "professional"], ["sessions", "#/sessions", "professional"],
   ["documents", "#/documents", "curator"], ["drafts", "#/drafts", "curator"],
-  ["insights", "#/insights", "curator"],
+  ["insights", "#/insights", "curator"], ["privacy", "#/privacy", "anyone"],
 ];
 function allowed(role) {
   if (!state.me) return role === "professional";
+  if (role === "anyone") return true;
   return state.me.role === "admin" || state.me.role === role;
 }
 function renderChrome(current) {
@@ -493,26 +533,61 @@ function lessonForm(sessionId) {
   const worked = h("textarea", { name: "what_worked", rows: "3", maxlength: "4000" });
   const failed = h("textarea", { name: "what_not", rows: "3", maxlength: "4000" });
   const lesson = h("textarea", { name: "lesson", rows: "3", maxlength: "4000", required: true });
+  const owner = h("input", { type: "text", name: "owner", maxlength: "120", autocomplete: "name" });
+  const situation = h("input", { type: "checkbox", name: "include_situation", id: `include-situation-${sessionId}` });
+  const preview = h("section", { class: "card preview", "aria-live": "polite", hidden: true });
+  const send = h("button", { type: "button", hidden: true, onclick: submit }, t("lesson.submit"));
   const done = h("div", { "aria-live": "polite" });
-  return h("form", {
-    class: "lesson",
-    onsubmit: async (event) => {
-      event.preventDefault();
-      showError(null);
-      try {
-        const draft = await api(`/v1/sessions/${sessionId}/lesson`, { method: "POST", body: {
-          what_tried: tried.value, what_worked: worked.value, what_not: failed.value, lesson: lesson.value } });
-        done.replaceChildren(h("p", { class: "success" }, t("lesson.sent", { id: draft.doc_id })));
-      } catch (error) { showError(error); }
-    },
-  },
-  h("fieldset", {},
-    h("legend", {}, t("lesson.title")),
-    h("p", { class: "hint" }, t("lesson.intro")),
-    field(t("lesson.tried"), tried), field(t("lesson.worked"), worked), field(t("lesson.not"), failed),
-    field(t("lesson.lesson"), lesson),
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "secondary" }, t("lesson.submit"))),
-    done));
+  let shown = null; // the request the preview on screen was made from: only that one is sent
+  const request = () => ({
+    what_tried: tried.value, what_worked: worked.value, what_not: failed.value, lesson: lesson.value,
+    owner: owner.value.trim() || null, include_situation: situation.checked,
+  });
+  function changed() {
+    if (!shown) return;
+    shown = null;
+    send.hidden = true;
+    preview.replaceChildren(h("p", { class: "meta" }, t("lesson.changed")));
+  }
+  async function showPreview(event) {
+    event.preventDefault();
+    showError(null);
+    const body = request();
+    try {
+      const draft = await api(`/v1/sessions/${sessionId}/lesson/preview`, { method: "POST", body });
+      shown = body;
+      preview.hidden = false;
+      preview.replaceChildren(
+        h("h3", {}, t("lesson.previewTitle")),
+        h("p", { class: "published-as" }, t("lesson.publishedAs", { name: draft.owner || t("lesson.anonymous") })),
+        h("h4", { lang: draft.language }, draft.title),
+        h("div", { class: "doc-body", lang: draft.language }, markdown(draft.body)));
+      send.hidden = false;
+      send.focus();
+    } catch (error) { showError(error); }
+  }
+  async function submit() {
+    showError(null);
+    if (!shown) return;
+    try {
+      const draft = await api(`/v1/sessions/${sessionId}/lesson`, { method: "POST", body: shown });
+      send.hidden = true;
+      done.replaceChildren(h("p", { class: "success" }, t("lesson.sent", { id: draft.doc_id })));
+    } catch (error) { showError(error); }
+  }
+  const form = h("form", { class: "lesson", oninput: changed, onchange: changed, onsubmit: showPreview },
+    h("fieldset", {},
+      h("legend", {}, t("lesson.title")),
+      h("p", { class: "hint" }, t("lesson.intro")),
+      field(t("lesson.tried"), tried), field(t("lesson.worked"), worked), field(t("lesson.not"), failed),
+      field(t("lesson.lesson"), lesson),
+      field(t("lesson.owner"), owner, t("lesson.ownerHint")),
+      h("label", { class: "radio", for: situation.id }, situation, t("lesson.situation")),
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "secondary" }, t("lesson.preview"))),
+      preview,
+      h("div", { class: "actions" }, send),
+      done));
+  return form;
 }
 
 // ---------- a cited document ----------
@@ -793,6 +868,7 @@ async function viewInsights(main) {
     h("h1", {}, t("insights.title")),
     h("p", { class: "meta" }, t("insights.sessions", { n: data.sessions })),
     h("h2", {}, t("insights.ungrounded")),
+    h("p", { class: "meta" }, t("insights.gapcount", { n: data.ungrounded_sessions })),
     data.ungrounded.length ? h("ul", { id: "gaps" }, data.ungrounded.map((u) => h("li", { lang: u.language }, u.situation))) : none(),
     h("h2", {}, t("insights.themes")),
     data.themes.length ? table(["insights.theme", "insights.count"], data.themes.map((th) => h("tr", {}, h("td", {}, th.theme), h("td", {}, th.sessions)))) : none(),
@@ -806,6 +882,57 @@ async function viewInsights(main) {
       ? table(["docs.id", "insights.count"], data.most_retrieved_documents.map((d) =>
           h("tr", {}, h("td", {}, h("a", { href: `#/doc/${encodeURIComponent(d.id)}` }, d.id)), h("td", {}, d.sessions))))
       : none());
+  focusHeading(main);
+}
+
+// ---------- everyone: my data ----------
+async function viewPrivacy(main) {
+  const settings = await api("/v1/me/settings");
+  const share = h("input", { type: "checkbox", name: "share_situations", id: "share-situations", checked: settings.share_situations });
+  const saved = h("div", { "aria-live": "polite" });
+  const result = h("div", { "aria-live": "polite" });
+  const form = h("form", {
+    onsubmit: async (event) => {
+      event.preventDefault();
+      showError(null);
+      try {
+        await api("/v1/me/settings", { method: "PUT", body: { share_situations: share.checked } });
+        saved.replaceChildren(h("p", { class: "success" }, t("privacy.saved")));
+      } catch (error) { showError(error); }
+    },
+  },
+  h("label", { class: "radio", for: share.id }, share, t("privacy.share")),
+  h("p", { class: "hint" }, t("privacy.shareHint")),
+  h("div", { class: "actions" }, h("button", { type: "submit", class: "secondary" }, t("privacy.save"))),
+  saved);
+  async function download() {
+    showError(null);
+    try {
+      const response = await api("/v1/me/export", { raw: true });
+      const name = (response.headers.get("Content-Disposition") || "").match(/filename="([^"]+)"/);
+      const blob = new Blob([await response.text()], { type: "application/json" });
+      const link = h("a", { href: URL.createObjectURL(blob), download: name ? name[1] : "coach-my-data.json" });
+      document.body.append(link);
+      link.click();
+      link.remove();
+    } catch (error) { showError(error); }
+  }
+  async function forget() {
+    if (!confirm(t("privacy.confirm"))) return;
+    showError(null);
+    try {
+      const gone = await api("/v1/me/data", { method: "DELETE" });
+      state.last = null;
+      share.checked = false;
+      result.replaceChildren(h("p", { class: "success" }, t("privacy.deleted", { sessions: gone.sessions, drafts: gone.drafts })));
+    } catch (error) { showError(error); }
+  }
+  main.replaceChildren(h("h1", {}, t("privacy.title")), h("p", {}, t("privacy.intro")), form,
+    h("h2", {}, t("privacy.exportTitle")),
+    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: download }, t("privacy.export"))),
+    h("h2", {}, t("privacy.deleteTitle")), h("p", {}, t("privacy.deleteIntro")),
+    h("div", { class: "actions" }, h("button", { type: "button", class: "danger", onclick: forget }, t("privacy.delete"))),
+    result);
   focusHeading(main);
 }
 
