@@ -7,7 +7,9 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -112,6 +114,18 @@ def test_user_settings_are_off_until_the_user_turns_them_on(store: SessionStore)
     assert users.settings("pia") == UserSettings(share_situations=False)
 
 
+def test_a_new_users_first_settings_written_at_once_all_succeed(store: SessionStore) -> None:
+    users, start = UserStore(store), threading.Barrier(8)
+
+    def turn_on(_: int) -> UserSettings:
+        start.wait()
+        return users.update("nieuw", UserSettings(share_situations=True))
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(s.share_situations for s in pool.map(turn_on, range(8)))
+    assert users.settings("nieuw").share_situations
+
+
 def test_insights_see_who_shared_by_their_current_setting(store: SessionStore) -> None:
     users = UserStore(store)
     store.add("pia", result("Pia's gat", grounded=False))
@@ -164,6 +178,7 @@ def test_sessions_past_the_retention_are_deleted_at_start_and_on_each_write(
 
 OPENER = """
 import sys
+import threading
 from api.db import SessionStore
 print("ready", flush=True)
 sys.stdin.readline()  # all at once: each opens when every one has its imports done

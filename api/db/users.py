@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
 
 from api.db.sessions import SessionStore
 from api.db.tables import DraftRow, SessionRow, UserSettingsRow
+
+# The two databases the service runs on spell "insert, or update on conflict" alike.
+_INSERTS: dict[str, Callable[[type[UserSettingsRow]], sqlite.Insert | postgresql.Insert]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
 
 
 @dataclass(frozen=True)
@@ -40,13 +48,14 @@ class UserStore:
             return UserSettings(row.share_situations) if row is not None else UserSettings()
 
     def update(self, user_id: str, settings: UserSettings) -> UserSettings:
+        """Insert or update in one statement, so two requests at once cannot both insert."""
+        values = {"share_situations": settings.share_situations, "updated_at": datetime.now(UTC)}
+        upsert = _INSERTS[self._sessions.engine.dialect.name](UserSettingsRow)
+        statement = upsert.values(user_id=user_id, **values).on_conflict_do_update(
+            index_elements=[UserSettingsRow.user_id], set_=values
+        )
         with self._sessions.transaction() as db:
-            row = db.get(UserSettingsRow, user_id, with_for_update=True)
-            if row is None:
-                row = UserSettingsRow(user_id=user_id)
-                db.add(row)
-            row.share_situations = settings.share_situations
-            row.updated_at = datetime.now(UTC)
+            db.execute(statement)
         return settings
 
     def forget(self, user_id: str) -> Forgotten:
