@@ -16,6 +16,7 @@ from fastapi import Depends, Header, Request
 
 from api.db import DraftStore, SessionStore
 from api.problems import Problem
+from api.ratelimit import RateLimits
 from coach.engine import Coach
 from coach.ingest.curation import Curator
 from coach.keys import KeyStore, Principal
@@ -33,6 +34,7 @@ class ApiServices:
     curator: Curator
     local_mode: bool
     streams: Executor  # runs the coaching of streamed requests, a bounded number at a time
+    limits: RateLimits  # coaching and search requests per user per minute, in this process
     max_pending_drafts: int = 20  # lesson drafts a user may have waiting; 0 = no limit
 
 
@@ -44,7 +46,10 @@ def get_services(request: Request) -> ApiServices:
 Svc = Annotated[ApiServices, Depends(get_services)]
 
 
-def current_user(svc: Svc, authorization: Annotated[str | None, Header()] = None) -> Principal:
+Authorization = Annotated[str | None, Header()]
+
+
+def current_user(svc: Svc, authorization: Authorization = None) -> Principal:
     """The caller, by the API key in `Authorization: Bearer KEY` (anyone is admin locally)."""
     if svc.local_mode:
         return Principal("local", "admin")
@@ -61,6 +66,18 @@ def current_user(svc: Svc, authorization: Annotated[str | None, Header()] = None
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def is_admin(svc: Svc, authorization: Authorization = None) -> bool:
+    """Whether the caller, who need not say who they are, is an admin (for the details an
+    operator needs and nobody else should see)."""
+    try:
+        return current_user(svc, authorization).role == "admin"
+    except Problem:
+        return False
+
+
+Admin = Annotated[bool, Depends(is_admin)]
 
 
 def require_role(*allowed: Role) -> Callable[[Principal], Principal]:
@@ -85,3 +102,19 @@ curator = require_role("curator")
 Anyone = Annotated[Principal, Depends(anyone)]
 Professional = Annotated[Principal, Depends(professional)]
 CuratorRole = Annotated[Principal, Depends(curator)]
+
+
+def coach_allowance(who: Professional, svc: Svc) -> Principal:
+    """A professional whose coaching request fits their allowance a minute (429 otherwise)."""
+    svc.limits.coach.admit(who.user, "coaching request")
+    return who
+
+
+def search_allowance(who: Anyone, svc: Svc) -> Principal:
+    """A caller whose search fits their allowance a minute (429 otherwise)."""
+    svc.limits.search.admit(who.user, "search")
+    return who
+
+
+CoachCaller = Annotated[Principal, Depends(coach_allowance)]
+SearchCaller = Annotated[Principal, Depends(search_allowance)]

@@ -2,12 +2,17 @@
 
 Settings are read once (`create_app(settings)`); the embedder, coach, indexer and database are
 built once per process in the lifespan, through the composition root (`coach.factory`). Workers
-keep no state of their own beyond caches: sessions live in the database, documents in the
-corpus and the index. The routes live in `api.routes`, their dependencies in `api.deps`.
+keep no state of their own beyond caches and rate limit counts: sessions live in the database,
+documents in the corpus and the index. The routes live in `api.routes`, their dependencies in
+`api.deps`.
+
+Local mode (no API keys) is an argument, never a setting: only `coach serve --local` passes it,
+and to its worker processes through `LOCAL_MODE_VARIABLE`, which nothing else sets.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -15,13 +20,16 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from api.db import DraftStore, SessionStore
 from api.deps import ApiServices
-from api.headers import WorkerHeader
+from api.headers import ResponseHeaders
 from api.limits import BodyLimit
 from api.problems import install
+from api.ratelimit import RateLimits
 from api.routes import coaching, documents, drafts, health, insights, privacy, sessions, web
+from api.security import RequestGuard
 from coach.engine import Coach
 from coach.factory import build_indexer, build_services
 from coach.ingest.curation import Curator
@@ -32,10 +40,14 @@ MAX_BODY_BYTES = 256 * 1024
 # Streamed answers coach on their own pool, so at most this many run at once; more wait their
 # turn (they have had their first event) instead of each starting a thread of its own.
 STREAM_WORKERS = 8
+# Set by `coach serve --local --workers N` for its worker processes (`app_from_env`) only.
+LOCAL_MODE_VARIABLE = "_COACH_SERVE_LOCAL"
 
 
 @asynccontextmanager
-async def serving(settings: Settings, coach: Coach | None = None) -> AsyncIterator[ApiServices]:
+async def serving(
+    settings: Settings, coach: Coach | None = None, *, local: bool = False
+) -> AsyncIterator[ApiServices]:
     """The services of one process, built off the event loop and closed in reverse order. A
     coach that is given stays open (its owner closes it); one built here is closed here."""
     async with AsyncExitStack() as stack:
@@ -64,35 +76,44 @@ async def serving(settings: Settings, coach: Coach | None = None) -> AsyncIterat
             drafts=DraftStore(session_store),
             keys=KeyStore(settings.keys_path()),
             curator=Curator(settings.corpus_dir, indexer),
-            local_mode=settings.local_mode,
+            local_mode=local,
             streams=streams,
+            limits=RateLimits(settings.rate_coach_per_minute, settings.rate_search_per_minute),
             max_pending_drafts=settings.max_pending_drafts,
         )
 
 
 def _lifespan(
-    settings: Settings, coach: Coach | None
+    settings: Settings, coach: Coach | None, local: bool
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with serving(settings, coach) as services:
+        async with serving(settings, coach, local=local) as services:
             app.state.services = services
             yield
 
     return lifespan
 
 
-def create_app(settings: Settings, coach: Coach | None = None) -> FastAPI:
-    """The service for these settings. `coach` may be given (already loaded) or is built here."""
-    app = FastAPI(
+class _App(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outside Starlette's error middleware, so a 500 carries the headers too.
+        return ResponseHeaders(super().build_middleware_stack())
+
+
+def create_app(settings: Settings, coach: Coach | None = None, *, local: bool = False) -> FastAPI:
+    """The service for these settings. `coach` may be given (already loaded) or is built here.
+    `local`: single-user mode without API keys, for this machine only (`api.security`)."""
+    app = _App(
         title="Coach",
         version="1",
         summary="Coaching for learning while working, grounded in the organisation's documents.",
-        lifespan=_lifespan(settings, coach),
+        lifespan=_lifespan(settings, coach, local),
+        strict_content_type=True,  # a body is JSON only when it says so (FastAPI >= 0.132)
     )
     install(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
-    app.add_middleware(WorkerHeader)
+    app.add_middleware(RequestGuard, local=local)
     app.mount("/static", StaticFiles(directory=web.WEB), name="static")
     for module in (web, health, coaching, sessions, drafts, insights, documents, privacy):
         app.include_router(module.router)
@@ -102,4 +123,4 @@ def create_app(settings: Settings, coach: Coach | None = None) -> FastAPI:
 def app_from_env() -> FastAPI:
     """The service for the settings in the environment (COACH_*): what each uvicorn worker
     process builds when `coach serve --workers N` runs more than one."""
-    return create_app(Settings())
+    return create_app(Settings(), local=os.environ.get(LOCAL_MODE_VARIABLE) == "1")

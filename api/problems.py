@@ -26,6 +26,22 @@ from coach.errors import (
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("coach.api")
 
+# What a caller hears when the search index fails: its message names the index's folder or the
+# Chroma server's host, which go to the server log only.
+INDEX_UNAVAILABLE = (
+    "the search index is not available right now (the server log says why); try again in a "
+    "minute, or tell the admin"
+)
+
+
+def public_detail(exc: CoachError) -> str:
+    """What a caller may read of `exc`: all of it, but for an index error's location."""
+    if isinstance(exc, SearchIndexError):
+        log.warning("search index: %s", exc)
+        return INDEX_UNAVAILABLE
+    return str(exc)
+
+
 _TITLES = {
     400: "Bad request",
     401: "Not authenticated",
@@ -36,8 +52,10 @@ _TITLES = {
     412: "Precondition failed",
     413: "Request too large",
     415: "Unsupported media type",
+    421: "Misdirected request",
     422: "Invalid request",
     428: "Precondition required",
+    429: "Too many requests",
     500: "Internal error",
     503: "Service unavailable",
 }
@@ -115,7 +133,7 @@ def install(app: FastAPI) -> None:
                 {"field": p.field, "rule": p.rule, "line": p.line, "message": p.message}
                 for p in exc.problems
             ]
-        return problem_response(status_for(exc), str(exc), **extra)
+        return problem_response(status_for(exc), public_detail(exc), **extra)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -107,14 +107,13 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = Field(
         None, description="The hashed API keys (JSON); unset means data_dir/api-keys.json."
     )
-    local_mode: bool = Field(
-        False,
-        description=(
-            "Single-user mode without API keys, for one person on their own machine. Only when "
-            "explicitly switched on."
-        ),
+    # Local mode (no API keys) is no setting: only `coach serve --local` switches it on.
+    rate_coach_per_minute: int = Field(
+        30, ge=0, description="Coaching requests per user a minute (the stream too); 0 = no limit."
     )
-
+    rate_search_per_minute: int = Field(
+        120, ge=0, description="Searches per user a minute; 0 = no limit."
+    )
     max_pending_drafts: int = Field(
         20, ge=0, description="Lesson drafts one user may have waiting for review; 0 = no limit."
     )

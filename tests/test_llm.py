@@ -116,17 +116,28 @@ def test_only_invented_citations_fall_back_to_the_composer(
     ],
 )
 def test_a_bad_answer_falls_back_and_says_so(
-    coach: Coach, server: FakeChatServer, content: str, status: int, reason: str
+    coach: Coach,
+    server: FakeChatServer,
+    content: str,
+    status: int,
+    reason: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     server.answer(content, status=status)
     result = coach.ask(SITUATION)
     assert result.generator == "extractive"
     assert result.suggestions, "the offline composer still answers"
-    assert reason in result.notes[0] and "offline composer" in result.notes[0]
+    assert "no usable answer" in result.notes[0] and "offline composer" in result.notes[0]
+    assert reason not in result.notes[0] and "fake-model" not in result.notes[0]
+    assert reason in caplog.text  # why, and which model, is for the server log
 
 
 def test_a_timeout_falls_back(
-    corpus: CorpusBuilder, multilingual: Embedder, tmp_path: Path, server: FakeChatServer
+    corpus: CorpusBuilder,
+    multilingual: Embedder,
+    tmp_path: Path,
+    server: FakeChatServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     write_coaching_corpus(corpus)
     coach = make_coach(corpus, multilingual, tmp_path, server, timeout=0.5)
@@ -140,7 +151,7 @@ def test_a_timeout_falls_back(
     result = coach.ask(SITUATION)
     assert time.perf_counter() - started < 1.9
     assert result.generator == "extractive"
-    assert "no answer within 0.5 s" in result.notes[0]
+    assert "no answer within 0.5 s" in caplog.text
 
 
 def test_instructions_inside_a_document_are_data_not_orders(

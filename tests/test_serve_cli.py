@@ -39,8 +39,31 @@ def test_serve_indexes_then_answers_in_local_mode(tmp_path: Path) -> None:
         )
         assert answer.status_code == 200 and answer.json()["grounded"]
         assert httpx.get(f"{base}/v1/sessions").json()["total"] == 1
+        # A page whose name was rebound to 127.0.0.1 names itself in Host; another site's page
+        # names itself in Origin. Neither gets in.
+        port = base.rsplit(":", 1)[1]
+        rebound = httpx.get(f"{base}/v1/sessions", headers={"Host": f"attacker.example:{port}"})
+        assert rebound.status_code == 421
+        forged = httpx.post(
+            f"{base}/v1/coach",
+            json={"situation": "Klanten bellen steeds opnieuw omdat niemand ze terugbelt"},
+            headers={"Origin": "https://attacker.example"},
+        )
+        assert forged.status_code == 403
+        assert httpx.get(f"{base}/v1/sessions").json()["total"] == 1
     output = (tmp_path / "serve.log").read_text()
     assert "5 added" in output and "local mode" in output
+
+
+def test_local_mode_refuses_to_listen_beyond_this_machine(run_cli: Run, tmp_path: Path) -> None:
+    for host in ("0.0.0.0", "192.168.1.10"):
+        started = time.monotonic()
+        refused = run_cli("serve", "--local", "--host", host, "--index-dir", str(tmp_path))
+        assert refused.returncode == 2, refused.stderr
+        assert "--host must be 127.0.0.1, localhost or ::1" in refused.stderr
+        assert f"not {host}" in refused.stderr and "Traceback" not in refused.stderr
+        assert time.monotonic() - started < 60  # before any model loads or index is built
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_every_worker_sees_a_write_made_through_another(tmp_path: Path) -> None:

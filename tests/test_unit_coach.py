@@ -94,11 +94,14 @@ def test_the_generator_gets_the_chosen_documents_and_its_proposals_are_kept(
     assert answer.result.generator == "testing:fixed"
 
 
-def test_a_failing_generator_falls_back_with_a_note(documents: list[Document]) -> None:
+def test_a_failing_generator_falls_back_with_a_note(
+    documents: list[Document], caplog: pytest.LogCaptureFixture
+) -> None:
     generator = FallbackGenerator(FixedGenerator(error="HTTP 503"), FixedGenerator(label="backup"))
     result = memory_coach(documents, generator=generator).ask(CALLBACKS)
     assert result.grounded and result.generator == "backup"
-    assert "HTTP 503" in result.notes[0]
+    assert "no usable answer" in result.notes[0] and "HTTP 503" not in result.notes[0]
+    assert "HTTP 503" in caplog.text  # the why is for the log
     assert {c for s in result.suggestions for c in s.citations} <= {s.id for s in result.sources}
 
 

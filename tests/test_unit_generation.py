@@ -107,23 +107,30 @@ class Described(FixedGenerator):
     description = "The language model (test)"
 
 
-def test_the_fallback_answers_with_a_note_when_the_primary_fails() -> None:
+def test_the_fallback_answers_with_a_note_when_the_primary_fails(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     primary = Described(error="no answer within 0.5 s", label="llm:test")
     fallback = FixedGenerator(label="fallback")
     generator = FallbackGenerator(primary, fallback)
     assert generator.name == "llm:test"
     result = generator.generate(REQUEST)
     assert result.generator == "fallback" and result.suggestions[0].citations == ["proc-a"]
+    # The caller hears that it fell back; which model and why is for the server log.
     assert result.notes[0] == (
-        "The language model (test) gave no usable answer (no answer within 0.5 s); these "
-        "suggestions come from the offline composer."
+        "The language model gave no usable answer; these suggestions come from the offline "
+        "composer."
     )
+    assert "The language model (test) gave no usable answer: no answer within 0.5 s" in caplog.text
     assert len(primary.requests) == len(fallback.requests) == 1
 
 
-def test_a_primary_without_a_description_is_named_in_the_note() -> None:
+def test_a_primary_without_a_description_is_named_in_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     result = FallbackGenerator(FixedGenerator(error="HTTP 500"), FixedGenerator()).generate(REQUEST)
-    assert result.notes[0].startswith("testing:fixed gave no usable answer (HTTP 500)")
+    assert "HTTP 500" not in result.notes[0]
+    assert "testing:fixed gave no usable answer: HTTP 500" in caplog.text
 
 
 def test_the_primary_answers_when_it_can_and_the_fallback_is_not_asked() -> None:

@@ -15,8 +15,8 @@ from fastapi import APIRouter, Header
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from api.deps import Anyone, ApiServices, Professional, Svc
-from api.problems import Problem, status_for
+from api.deps import Anyone, ApiServices, CoachCaller, SearchCaller, Svc
+from api.problems import Problem, public_detail, status_for
 from api.schemas import CoachRequest, DocumentOut, SearchRequest, SearchResponse
 from coach.engine import source_of, validate_request
 from coach.errors import CoachError
@@ -34,21 +34,22 @@ router = APIRouter(prefix="/v1", tags=["coaching"])
 )
 async def coach_endpoint(
     body: CoachRequest,
-    who: Professional,
+    who: CoachCaller,
     svc: Svc,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Coach a work situation; the session is stored before the answer is sent.
 
     With `Accept: text/event-stream` the answer streams: `progress` events per stage, then
-    one `result` event (the result schema plus `session_id`)."""
+    one `result` event (the result schema plus `session_id`). Each user may ask
+    `COACH_RATE_COACH_PER_MINUTE` times a minute (429 and `Retry-After` beyond)."""
     filters = body.filters()
     validate_request(body.situation, filters, body.k)
     if accept and "text/event-stream" in accept:
         return StreamingResponse(
             _stream(svc, who, body, filters),
             media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
     result = await run_in_threadpool(svc.coach.ask, body.situation, filters, body.k)
     stored = await run_in_threadpool(svc.sessions.add, who.user, result)
@@ -80,7 +81,7 @@ async def _stream(
             stored = svc.sessions.add(who.user, result)
             emit("result", {**result.model_dump(mode="json"), "session_id": stored.id})
         except CoachError as exc:
-            emit("error", {"status": status_for(exc), "detail": str(exc)})
+            emit("error", {"status": status_for(exc), "detail": public_detail(exc)})
         except Exception:
             emit("error", {"status": 500, "detail": "the coach hit an unexpected error"})
 
@@ -110,8 +111,9 @@ def _event(kind: str, data: Any) -> str:
 
 
 @router.post("/search", response_model=SearchResponse)
-def search(body: SearchRequest, who: Anyone, svc: Svc) -> SearchResponse:
-    """Sources only: the documents that bear on a query, best first."""
+def search(body: SearchRequest, who: SearchCaller, svc: Svc) -> SearchResponse:
+    """Sources only: the documents that bear on a query, best first. Each user may search
+    `COACH_RATE_SEARCH_PER_MINUTE` times a minute (429 and `Retry-After` beyond)."""
     filters = Filters(**body.filters.model_dump())
     validate_request(body.query, filters, body.k)
     retrieval = svc.coach.search(body.query, filters, body.k)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import Anyone, Svc
+from api.deps import Admin, Anyone, Svc
 from api.problems import problem_response
 from api.schemas import Me
 from coach.errors import CoachError
 
 router = APIRouter()
+log = logging.getLogger("coach.api")
 
 
 @router.get("/healthz", tags=["health"])
@@ -20,22 +23,27 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", tags=["health"])
-def readyz(svc: Svc) -> Response:
-    """The index and the database answer; 503 otherwise."""
+def readyz(svc: Svc, admin: Admin) -> Response:
+    """The index and the database answer; 503 otherwise. Why not (a path, a host, an error)
+    is for the server log and for callers with an admin key; others hear only what fails."""
     checks: dict[str, str] = {}
+    reasons: dict[str, str] = {}
     try:
         svc.coach.ready()
         checks["index"] = "ok"
     except CoachError as exc:
-        checks["index"] = str(exc)
+        checks["index"], reasons["index"] = "unavailable", str(exc)
     try:
         svc.sessions.ping()
         checks["database"] = "ok"
     except Exception as exc:  # any driver error means: not ready
-        checks["database"] = f"unreachable: {type(exc).__name__}"
-    if all(value == "ok" for value in checks.values()):
+        checks["database"], reasons["database"] = "unreachable", f"{type(exc).__name__}: {exc}"
+    if not reasons:
         return JSONResponse({"status": "ready", "checks": checks})
-    failing = "; ".join(f"{name}: {value}" for name, value in checks.items() if value != "ok")
+    for name, reason in reasons.items():
+        log.warning("not ready: %s: %s", name, reason)
+    shown = reasons if admin else {name: checks[name] for name in reasons}
+    failing = "; ".join(f"{name} {value}" for name, value in shown.items())
     return problem_response(503, f"not ready: {failing}", checks=checks)
 
 

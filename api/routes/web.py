@@ -1,4 +1,5 @@
-"""The web page: static files, nothing from elsewhere (the CSP says so to the browser too)."""
+"""The web page: static files, nothing from elsewhere (the CSP of `api.headers` says so to the
+browser too)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 WEB = Path(__file__).parent.parent / "web"
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' blob: data:; frame-ancestors 'none'"
-    ),
-    "Cache-Control": "no-cache",
-}
+PAGE_HEADERS = {"Cache-Control": "no-cache"}
 
 router = APIRouter()
 

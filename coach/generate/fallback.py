@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from coach.generate.protocol import GenerationError, GenerationRequest, GenerationResult, Generator
 
 
@@ -20,11 +22,13 @@ class FallbackGenerator:
         try:
             return self.primary.generate(request)
         except GenerationError as exc:
-            result = self.fallback.generate(request)
+            # Which model and why (an upstream status, a timeout) is for the log, not the caller.
             described = getattr(self.primary, "description", self.primary.name)
+            logging.getLogger(__name__).warning("%s gave no usable answer: %s", described, exc)
+            result = self.fallback.generate(request)
             result.notes.insert(
                 0,
-                f"{described} gave no usable answer ({exc}); these suggestions come from the "
-                f"offline composer.",
+                "The language model gave no usable answer; these suggestions come from the "
+                "offline composer.",
             )
             return result
