@@ -53,7 +53,13 @@ def start_server(workdir: Path, port: int, workers: int) -> subprocess.Popen[byt
         "--workers",
         str(workers),
     ]
-    env = {**os.environ, "COACH_DATA_DIR": str(workdir / "data")}
+    env = {
+        **os.environ,
+        "COACH_DATA_DIR": str(workdir / "data"),
+        # throughput, not the per-user limits (local mode is one user): no 429s
+        "COACH_RATE_COACH_PER_MINUTE": "0",
+        "COACH_RATE_SEARCH_PER_MINUTE": "0",
+    }
     log = (workdir / "serve.log").open("wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 300
