@@ -16,6 +16,7 @@ from coach.errors import CoachError, ConfigurationError
 
 # The names `api.security` accepts as Host in local mode, so the only addresses it may serve.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def serve(
@@ -92,4 +93,8 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        # uvicorn kills a worker that does not answer its supervisor's ping within this many
+        # seconds (5 by default); a worker loading its model on a busy machine can take longer,
+        # and killing it resets the connections it holds.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
