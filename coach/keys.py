@@ -17,6 +17,7 @@ from coach.errors import ConfigurationError
 from coach.vocabulary import ROLES, Role
 
 _PREFIX = "ck_"
+MAX_USER_CHARS = 200  # what the database stores of a user id
 
 
 @dataclass(frozen=True)
@@ -88,11 +89,17 @@ class KeyStore:
         """Create a key for `user` with `role`; return the key (shown once, stored hashed)."""
         if role not in ROLES:
             raise ConfigurationError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
-        if not user.strip():
+        user = user.strip()
+        if not user:
             raise ConfigurationError("the user id is empty")
+        if len(user) > MAX_USER_CHARS or not user.isprintable():
+            raise ConfigurationError(
+                f"the user id must be at most {MAX_USER_CHARS} printable characters (no line "
+                "breaks or control characters)"
+            )
         key = _PREFIX + secrets.token_urlsafe(32)
         record = KeyRecord(
-            user=user.strip(),
+            user=user,
             role=role,
             key_sha256=_digest(key),
             created=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -64,3 +64,12 @@ def test_the_llm_api_key_is_not_in_the_config_repr() -> None:
     config = LLMConfig(base_url="http://127.0.0.1:9/v1", model="m", api_key="sk-very-secret")
     assert "sk-very-secret" not in repr(config)
     assert "sk-very-secret" not in str(config)
+
+
+@pytest.mark.parametrize("user", ["x" * 201, "pia\n", "pia\u0000", "  "])
+def test_a_user_id_the_database_cannot_hold_is_refused_when_the_key_is_made(
+    tmp_path: Path, user: str
+) -> None:
+    with pytest.raises(ConfigurationError, match="user id"):
+        KeyStore(tmp_path / "keys.json").add(user, "professional")
+    assert not (tmp_path / "keys.json").exists()
