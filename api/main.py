@@ -22,6 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
+from api import openapi
 from api.db import DraftStore, SessionStore
 from api.deps import ApiServices
 from api.headers import ResponseHeaders
@@ -117,6 +118,7 @@ def create_app(settings: Settings, coach: Coach | None = None, *, local: bool = 
     app.mount("/static", StaticFiles(directory=web.WEB), name="static")
     for module in (web, health, coaching, sessions, drafts, insights, documents, privacy):
         app.include_router(module.router)
+    openapi.install(app)
     return app
 
 

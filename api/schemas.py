@@ -6,7 +6,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, cast
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    field_validator,
+)
 
 from api.db import StoredDraft, StoredSession
 from coach.engine import MAX_K
@@ -14,7 +21,16 @@ from coach.ingest.corpus import Document
 from coach.ingest.curation import Fields
 from coach.result import MAX_SITUATION_CHARS, CoachingResult, DocumentInfo, Source
 from coach.retrieve.filters import Filters
-from coach.vocabulary import DocType, DraftState, Language, Role, Status
+from coach.vocabulary import (
+    DOC_TYPES,
+    LANGUAGES,
+    STATUSES,
+    DocType,
+    DraftState,
+    Language,
+    Role,
+    Status,
+)
 
 # What a document id must be, for the schema (the lint rules check it as a whole match).
 ID_REGEX = "^[a-z0-9-]+$"
@@ -24,7 +40,8 @@ MAX_OFFSET = 1_000_000
 
 class Input(BaseModel):
     """A request body. Every text in it must be Unicode that can be stored and sent back: JSON
-    can carry a lone surrogate (`\\ud800`), which is refused here, naming its field."""
+    can carry a lone surrogate (`\\ud800`), which is refused here, naming its field. Yes/no and
+    counts are strict (`0` is not `false`, `"5"` is not `5`), as the schema types them."""
 
     @field_validator("*", mode="before")
     @classmethod
@@ -81,7 +98,7 @@ class Me(BaseModel):
 
 
 class FeedbackRequest(Input):
-    helpful: bool
+    helpful: StrictBool
     comment: str | None = Field(None, max_length=4000)
 
 
@@ -114,10 +131,29 @@ class SessionList(BaseModel):
     offset: int
 
 
+def _as_lint_requires(schema: dict[str, Any]) -> None:
+    """The schema states what the lint rules require (the model itself takes plain strings, so
+    that a bad value comes back as a 422 listing every problem at once, as lint words it)."""
+    properties = schema["properties"]
+    schema["required"] = sorted({*schema.get("required", ()), *_REQUIRED_TEXT, "type", "language"})
+    for name in _REQUIRED_TEXT:
+        properties[name].update(pattern=r"\S")  # some text besides white space
+        properties[name].pop("default", None)
+    for name, values in (("type", DOC_TYPES), ("language", LANGUAGES), ("status", STATUSES)):
+        properties[name]["enum"] = list(values)
+        if name != "status":  # status may be left out: a new document is active
+            properties[name].pop("default", None)
+
+
+_REQUIRED_TEXT = ("title", "body")
+
+
 class DocumentIn(Input):
     """A document as a form sends it. Values are checked by the corpus lint rules, so a bad
     type or language comes back as a 422 listing every problem at once (hence plain strings
-    here, not the vocabulary's literals)."""
+    here, not the vocabulary's literals; the schema states the rules)."""
+
+    model_config = ConfigDict(json_schema_extra=_as_lint_requires)
 
     title: str = ""
     type: str = ""
@@ -194,7 +230,7 @@ class LessonRequest(Input):
     # Published as the lesson's owner (none: an anonymous colleague); the situation goes in only
     # when asked. POST /v1/sessions/{id}/lesson/preview shows the result before it is sent.
     owner: str | None = Field(None, max_length=120)
-    include_situation: bool = False
+    include_situation: StrictBool = False
 
 
 class RejectRequest(Input):

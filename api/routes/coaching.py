@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from api.deps import Anyone, ApiServices, CoachCaller, SearchCaller, Svc
+from api.openapi import errors
 from api.problems import Problem, public_detail, status_for
 from api.schemas import CoachRequest, DocumentOut, SearchRequest, SearchResponse
 from coach.engine import source_of, validate_request
@@ -30,7 +31,7 @@ router = APIRouter(prefix="/v1", tags=["coaching"])
 @router.post(
     "/coach",
     response_model=CoachingResult,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={200: {"content": {"text/event-stream": {}}}, **errors(429)},
 )
 async def coach_endpoint(
     body: CoachRequest,
@@ -110,7 +111,7 @@ def _event(kind: str, data: Any) -> str:
     return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-@router.post("/search", response_model=SearchResponse)
+@router.post("/search", response_model=SearchResponse, responses=errors(429))
 def search(body: SearchRequest, who: SearchCaller, svc: Svc) -> SearchResponse:
     """Sources only: the documents that bear on a query, best first. Each user may search
     `COACH_RATE_SEARCH_PER_MINUTE` times a minute (429 and `Retry-After` beyond)."""

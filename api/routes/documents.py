@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse
 
 from api.deps import CuratorRole, Svc
+from api.openapi import errors
 from api.problems import Problem
 from api.schemas import ID_REGEX, MAX_OFFSET, DocumentIn, DocumentList, DocumentOut, NewDocument
 from coach.ingest.corpus import Document
@@ -76,7 +77,7 @@ def get_document(doc_id: DocId, who: CuratorRole, svc: Svc) -> JSONResponse:
     return _document_response(document, tag)
 
 
-@router.post("/documents", response_model=DocumentOut, status_code=201)
+@router.post("/documents", response_model=DocumentOut, status_code=201, responses=errors(409))
 def create_document(body: NewDocument, who: CuratorRole, svc: Svc) -> JSONResponse:
     """Validate with the lint rules, write the file atomically, index it at once."""
     saved = svc.curator.create(body.fields(body.id))

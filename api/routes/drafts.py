@@ -17,6 +17,7 @@ from fastapi import APIRouter, Header, Query
 
 from api.db import StoredDraft
 from api.deps import ApiServices, CuratorRole, Professional, Svc
+from api.openapi import errors
 from api.problems import Problem
 from api.routes.sessions import own_session
 from api.schemas import DocumentOut, DraftOut, LessonRequest, RejectRequest
@@ -60,7 +61,12 @@ def submit(svc: ApiServices, who: Principal, session_id: str, fields: Fields) ->
         return svc.drafts.add(saved.document.id, session_id, who.user)
 
 
-@router.post("/sessions/{session_id}/lesson", response_model=DraftOut, status_code=201)
+@router.post(
+    "/sessions/{session_id}/lesson",
+    response_model=DraftOut,
+    status_code=201,
+    responses=errors(429),
+)
 def record_lesson(session_id: str, body: LessonRequest, who: Professional, svc: Svc) -> DraftOut:
     """What you tried and learned becomes a draft lesson for the curators to review."""
     stored = own_session(svc, who, session_id)
@@ -103,14 +109,14 @@ def _decide(
     return draft_out(decided, svc)
 
 
-@router.post("/drafts/{draft_id}/approve", response_model=DraftOut)
+@router.post("/drafts/{draft_id}/approve", response_model=DraftOut, responses=errors(409))
 def approve_draft(draft_id: str, who: CuratorRole, svc: Svc, if_match: IfMatch = None) -> DraftOut:
     """The draft becomes an active lesson and is indexed: the next answer can cite it. With
     If-Match (the draft's `document.etag`), only the version you read: 412 otherwise."""
     return _decide(svc, draft_id, who.user, "approved", "active", if_match)
 
 
-@router.post("/drafts/{draft_id}/reject", response_model=DraftOut)
+@router.post("/drafts/{draft_id}/reject", response_model=DraftOut, responses=errors(409))
 def reject_draft(
     draft_id: str, body: RejectRequest, who: CuratorRole, svc: Svc, if_match: IfMatch = None
 ) -> DraftOut:

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import Admin, Anyone, Svc
+from api.openapi import OPTIONAL_KEY
 from api.problems import problem_response
 from api.schemas import Me
 from coach.errors import CoachError
@@ -22,7 +23,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", tags=["health"])
+@router.get("/readyz", tags=["health"], openapi_extra=OPTIONAL_KEY)
 def readyz(svc: Svc, admin: Admin) -> Response:
     """The index and the database answer; 503 otherwise. Why not (a path, a host, an error)
     is for the server log and for callers with an admin key; others hear only what fails."""

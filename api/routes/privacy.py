@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool
 
 from api.db import DraftStore, UserSettings, UserStore
 from api.deps import Anyone, Professional, Svc
@@ -32,7 +32,7 @@ class PrivacySettings(BaseModel):
     that the corpus had nothing on, never with your name (counts and themes come from every
     session either way)."""
 
-    share_situations: bool
+    share_situations: StrictBool  # `0` is not `false`
 
 
 class LessonPreview(BaseModel):
