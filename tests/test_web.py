@@ -418,6 +418,41 @@ def test_a_late_unfiltered_list_does_not_overwrite_the_filtered_one(
     assert "Les" not in page.locator("tbody").inner_text().split()
 
 
+def test_a_draft_changed_since_the_curator_saw_it_is_not_approved_from_the_page(
+    page: Page, service: Service
+) -> None:
+    session = service.api("pro", "POST", "/v1/coach", json={"situation": GROUNDED})
+    draft = service.api(
+        "pro",
+        "POST",
+        f"/v1/sessions/{session.headers['X-Session-Id']}/lesson",
+        json={"lesson": "Bel de klant dezelfde dag terug, ook als er nog geen oplossing is."},
+    ).json()
+    sign_in(page, service, "curator")
+    page.get_by_role("link", name="Concepten").click()
+    card = page.locator(f"li[data-draft='{draft['id']}']")
+    expect(card).to_contain_text("dezelfde dag")
+    # Meanwhile another curator edits the lesson: the page still shows the old version.
+    doc_id = draft["document"]["id"]
+    current = service.api("curator", "GET", f"/v1/documents/{doc_id}")
+    edited = {k: current.json()[k] for k in ("type", "language", "team", "owner", "tags", "title")}
+    edited |= {
+        "body": current.json()["body"] + "\nEn noteer het in de melding.\n",
+        "status": "draft",
+    }
+    changed = service.api(
+        "curator",
+        "PUT",
+        f"/v1/documents/{doc_id}",
+        json=edited,
+        headers={"If-Match": current.headers["ETag"]},
+    )
+    assert changed.status_code == 200, changed.text
+    card.get_by_role("button", name="Goedkeuren").click()
+    expect(page.get_by_role("alert")).to_be_visible(timeout=30_000)
+    assert service.api("curator", "GET", f"/v1/documents/{doc_id}").json()["status"] == "draft"
+
+
 def test_api_errors_are_readable_messages(page: Page, service: Service) -> None:
     page.goto(service.base + "/")
     page.get_by_label("API-sleutel", exact=True).fill("ck_wrong")

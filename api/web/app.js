@@ -834,7 +834,9 @@ async function viewDrafts(main) {
       showError(null);
       if (verb === "reject" && !reason.value.trim()) { setFieldError(reason, t("drafts.needreason")); reason.focus(); return; }
       try {
-        await api(`/v1/drafts/${draft.id}/${verb}`, { method: "POST", body: verb === "reject" ? { reason: reason.value } : undefined });
+        // Only the version shown: a draft edited meanwhile gets 412, and the curator reloads.
+        const ifMatch = draft.document && draft.document.etag ? { "If-Match": draft.document.etag } : {};
+        await api(`/v1/drafts/${draft.id}/${verb}`, { method: "POST", headers: ifMatch, body: verb === "reject" ? { reason: reason.value } : undefined });
         done.replaceChildren(h("p", { class: "success" }, t(verb === "approve" ? "drafts.approved" : "drafts.rejected")));
         for (const button of item.querySelectorAll("button")) button.disabled = true;
       } catch (error) { showError(error); }
