@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import Future
 from typing import Annotated, Any
@@ -65,22 +66,31 @@ async def _stream(
 ) -> AsyncIterator[str]:
     """The events of one streamed answer. The coaching runs on the bounded `svc.streams`
     executor and reports through a queue. When the client goes away, Starlette cancels this
-    generator: a job still waiting for a worker is cancelled, one already running ends on its
-    own (it stores its session, as a plain request would) and nobody waits for it."""
+    generator: a job still waiting for a worker is cancelled, and one already running stops at
+    its next stage (before generation, the costly part with an LLM) and stores nothing: nobody
+    is there to read the answer."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    gone = threading.Event()
 
     def emit(kind: str, data: Any) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is listening
             loop.call_soon_threadsafe(queue.put_nowait, (kind, data))
 
+    def stage(name: str) -> None:
+        if gone.is_set():
+            raise _ClientGone
+        emit("progress", name)
+
     def work() -> None:
         try:
-            result = svc.coach.ask(
-                body.situation, filters, body.k, progress=lambda s: emit("progress", s)
-            )
+            result = svc.coach.ask(body.situation, filters, body.k, progress=stage)
+            if gone.is_set():
+                return
             stored = svc.sessions.add(who.user, result)
             emit("result", {**result.model_dump(mode="json"), "session_id": stored.id})
+        except _ClientGone:
+            return
         except CoachError as exc:
             emit("error", {"status": status_for(exc), "detail": public_detail(exc)})
         except Exception:
@@ -104,7 +114,12 @@ async def _stream(
             yield _event(kind, data)
             break
     finally:
-        job.cancel()  # only takes effect while the job still waits for a worker
+        gone.set()  # a running job stops at its next stage
+        job.cancel()  # one still waiting for a worker never starts
+
+
+class _ClientGone(Exception):
+    """The client of a streamed answer left: the work stops at the next stage."""
 
 
 def _event(kind: str, data: Any) -> str:
