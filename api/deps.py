@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from api.db import DraftStore, SessionStore
+from api.db import DraftStore, GroupStore, SessionStore
 from api.problems import Problem
 from api.ratelimit import RateLimits
 from coach.engine import Coach
@@ -30,6 +30,7 @@ class ApiServices:
     coach: Coach
     sessions: SessionStore
     drafts: DraftStore
+    groups: GroupStore  # learning groups
     keys: KeyStore
     curator: Curator
     local_mode: bool

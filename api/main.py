@@ -23,13 +23,23 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from api import openapi
-from api.db import DraftStore, SessionStore
+from api.db import DraftStore, GroupStore, SessionStore
 from api.deps import ApiServices
 from api.headers import ResponseHeaders
 from api.limits import BodyLimit
 from api.problems import install
 from api.ratelimit import RateLimits
-from api.routes import coaching, documents, drafts, health, insights, privacy, sessions, web
+from api.routes import (
+    coaching,
+    documents,
+    drafts,
+    groups,
+    health,
+    insights,
+    privacy,
+    sessions,
+    web,
+)
 from api.security import RequestGuard
 from coach.engine import Coach
 from coach.factory import build_indexer, build_services
@@ -75,6 +85,7 @@ async def serving(
             coach=coach,
             sessions=session_store,
             drafts=DraftStore(session_store),
+            groups=GroupStore(session_store),
             keys=KeyStore(settings.keys_path()),
             curator=Curator(settings.corpus_dir, indexer),
             local_mode=local,
@@ -116,7 +127,7 @@ def create_app(settings: Settings, coach: Coach | None = None, *, local: bool = 
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestGuard, local=local)
     app.mount("/static", StaticFiles(directory=web.WEB), name="static")
-    for module in (web, health, coaching, sessions, drafts, insights, documents, privacy):
+    for module in (web, health, coaching, sessions, drafts, groups, insights, documents, privacy):
         app.include_router(module.router)
     openapi.install(app)
     return app

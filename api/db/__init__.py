@@ -3,15 +3,18 @@ after them, and what each user chose about their own data. SQLite by default, Po
 URL; documents live in the corpus, not here."""
 
 from api.db.drafts import DraftStore, StoredDraft
+from api.db.groups import GroupStore, StoredGroup
 from api.db.sessions import InsightRow, SessionStore, StoredSession
 from api.db.users import Forgotten, UserSettings, UserStore
 
 __all__ = [
     "DraftStore",
     "Forgotten",
+    "GroupStore",
     "InsightRow",
     "SessionStore",
     "StoredDraft",
+    "StoredGroup",
     "StoredSession",
     "UserSettings",
     "UserStore",

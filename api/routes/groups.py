@@ -1,0 +1,146 @@
+"""Learning groups: a professional creates one and invites colleagues, who accept or decline;
+a member invites more and may leave; the last member to leave ends the group. Only the
+group's members, invitees and facilitator see it (to anyone else it does not exist);
+curators see how many groups there are, nothing more.
+
+Handlers are plain functions: FastAPI runs them in its threadpool, off the event loop, since
+each one talks to the database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Literal, TypeVar
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from api.db.groups import MAX_GROUP_NAME, MAX_GROUP_SIZE, GroupError, StoredGroup
+from api.deps import CuratorRole, Professional, Svc
+from api.openapi import errors
+from api.problems import Problem
+from api.schemas import Input
+
+router = APIRouter(tags=["groups"])
+
+# A user id as keys name them: printable, no control characters, at most 200 characters.
+UserId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+T = TypeVar("T")
+
+
+class GroupRequest(Input):
+    name: str = Field(min_length=1, max_length=MAX_GROUP_NAME)
+    # the colleagues to invite: the group has 2 to 8 members, counting its creator
+    members: list[UserId] = Field(min_length=1, max_length=MAX_GROUP_SIZE - 1)
+    facilitator: UserId | None = None  # an experienced colleague, expert or L&D; sees the group
+
+
+class InviteRequest(Input):
+    user: UserId
+
+
+class PersonOut(BaseModel):
+    user: str
+    state: Literal["member", "invited"]
+
+
+class GroupOut(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+    facilitator: str | None
+    members: list[PersonOut]
+    my_state: Literal["member", "invited", "facilitator"]
+
+    @classmethod
+    def of(cls, group: StoredGroup, user: str) -> GroupOut:
+        return cls.model_validate(
+            {
+                "id": group.id,
+                "name": group.name,
+                "created_at": group.created_at,
+                "facilitator": group.facilitator,
+                "members": [{"user": p.user, "state": p.state} for p in group.people],
+                "my_state": group.state_of(user),
+            }
+        )
+
+
+class GroupList(BaseModel):
+    items: list[GroupOut]
+
+
+class GroupStats(BaseModel):
+    """How many groups there are and how many members they have together; no names."""
+
+    groups: int
+    members: int
+
+
+def _checked(change: Callable[[], T]) -> T:
+    try:
+        return change()
+    except GroupError as error:
+        raise Problem(error.status, error.detail) from error
+
+
+@router.post("/v1/groups", status_code=201, response_model=GroupOut, responses=errors(409))
+def create_group(body: GroupRequest, who: Professional, svc: Svc) -> GroupOut:
+    """A new group with you as its member and `members` invited."""
+    invitees = list(dict.fromkeys(user for user in body.members if user != who.user))
+    if not invitees:
+        raise Problem(422, "`members` must name at least one colleague other than you")
+    if body.facilitator is not None and body.facilitator in {who.user, *invitees}:
+        raise Problem(
+            409, "the facilitator cannot also be a member: name someone else or leave it out"
+        )
+    group = svc.groups.create(who.user, body.name, invitees, body.facilitator)
+    return GroupOut.of(group, who.user)
+
+
+@router.get("/v1/groups", response_model=GroupList)
+def my_groups(who: Professional, svc: Svc) -> GroupList:
+    """The groups you are a member of, invited to or facilitate, newest first."""
+    return GroupList(items=[GroupOut.of(group, who.user) for group in svc.groups.mine(who.user)])
+
+
+@router.get("/v1/groups/{group_id}", response_model=GroupOut)
+def get_group(group_id: str, who: Professional, svc: Svc) -> GroupOut:
+    group = svc.groups.get(group_id, who.user)
+    if group is None:
+        raise Problem(404, f"you have no group {group_id}")
+    return GroupOut.of(group, who.user)
+
+
+@router.post("/v1/groups/{group_id}/members", response_model=GroupOut, responses=errors(409))
+def invite(group_id: str, body: InviteRequest, who: Professional, svc: Svc) -> GroupOut:
+    """Invite a colleague (members only; a group has at most 8, counting invitations)."""
+    group = _checked(lambda: svc.groups.invite(group_id, who.user, body.user))
+    return GroupOut.of(group, who.user)
+
+
+@router.post("/v1/groups/{group_id}/accept", response_model=GroupOut, responses=errors(409))
+def accept(group_id: str, who: Professional, svc: Svc) -> GroupOut:
+    return GroupOut.of(_checked(lambda: svc.groups.accept(group_id, who.user)), who.user)
+
+
+@router.post("/v1/groups/{group_id}/decline", status_code=204, responses=errors(409))
+def decline(group_id: str, who: Professional, svc: Svc) -> Response:
+    """The invitation is dropped; you may be invited again."""
+    _checked(lambda: svc.groups.decline(group_id, who.user))
+    return Response(status_code=204)
+
+
+@router.post("/v1/groups/{group_id}/leave", status_code=204, responses=errors(409))
+def leave(group_id: str, who: Professional, svc: Svc) -> Response:
+    """You leave (a facilitator steps down); when no member is left, the group is gone."""
+    _checked(lambda: svc.groups.leave(group_id, who.user))
+    return Response(status_code=204)
+
+
+@router.get("/v1/insights/groups", response_model=GroupStats)
+def group_stats(who: CuratorRole, svc: Svc) -> GroupStats:
+    """That learning groups exist: how many, with how many members; never who or what."""
+    groups, members = svc.groups.counts()
+    return GroupStats(groups=groups, members=members)
