@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from api.db import DraftStore, GroupStore, SessionStore
+from api.db import CycleStore, DraftStore, GroupStore, SessionStore
 from api.problems import Problem
 from api.ratelimit import RateLimits
 from coach.engine import Coach
@@ -31,6 +31,7 @@ class ApiServices:
     sessions: SessionStore
     drafts: DraftStore
     groups: GroupStore  # learning groups
+    cycles: CycleStore  # their vital week cycles
     keys: KeyStore
     curator: Curator
     local_mode: bool

@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from api import openapi
-from api.db import DraftStore, GroupStore, SessionStore
+from api.db import CycleStore, DraftStore, GroupStore, SessionStore
 from api.deps import ApiServices
 from api.headers import ResponseHeaders
 from api.limits import BodyLimit
@@ -31,6 +31,7 @@ from api.problems import install
 from api.ratelimit import RateLimits
 from api.routes import (
     coaching,
+    cycles,
     documents,
     drafts,
     groups,
@@ -86,6 +87,7 @@ async def serving(
             sessions=session_store,
             drafts=DraftStore(session_store),
             groups=GroupStore(session_store),
+            cycles=CycleStore(session_store, GroupStore(session_store), settings.cycle_time_zone),
             keys=KeyStore(settings.keys_path()),
             curator=Curator(settings.corpus_dir, indexer),
             local_mode=local,
@@ -129,6 +131,7 @@ def create_app(settings: Settings, coach: Coach | None = None, *, local: bool = 
     app.mount("/static", StaticFiles(directory=web.WEB), name="static")
     for module in (web, health, coaching, sessions, drafts, groups, insights, documents, privacy):
         app.include_router(module.router)
+    app.include_router(cycles.router)
     openapi.install(app)
     return app
 

@@ -114,6 +114,7 @@ class Settings(BaseSettings):
     rate_search_per_minute: int = Field(
         120, ge=0, description="Searches per user a minute; 0 = no limit."
     )
+    cycle_time_zone: str = "Europe/Amsterdam"  # IANA zone vital week cycles are planned in
     max_pending_drafts: int = Field(
         20, ge=0, description="Lesson drafts one user may have waiting for review; 0 = no limit."
     )

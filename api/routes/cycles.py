@@ -1,0 +1,227 @@
+"""Vital week cycles of a learning group: four meetings on four consecutive working days, with
+an agenda built by the coach from each member's work situation; a calendar file to import;
+each member's notes per day, which the group's members and facilitator all see. Only the
+group's members and facilitator see a cycle (to anyone else it does not exist).
+
+Handlers are plain functions: FastAPI runs them in its threadpool (database and coach)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time
+from typing import Annotated, Literal, TypeVar
+
+from fastapi import APIRouter, Path
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from api.db.cycles import MAX_NOTE, MAX_PLACE, StoredCycle
+from api.db.groups import MAX_GROUP_SIZE, MEMBER, GroupError
+from api.deps import Professional, Svc
+from api.openapi import errors
+from api.problems import Problem
+from api.routes.groups import UserId
+from api.schemas import Input
+from coach.cycles.agenda import AgendaDay, MemberSituation, agenda_text, build_agenda
+from coach.cycles.calendar import cycle_calendar
+from coach.cycles.planning import CYCLE_DAYS, CyclePlanningError, Meeting, plan_cycle
+from coach.result import MAX_SITUATION_CHARS
+from coach.vocabulary import Language
+
+router = APIRouter(tags=["cycles"])
+T = TypeVar("T")
+
+DayNumber = Annotated[int, Path(ge=1, le=CYCLE_DAYS)]
+
+
+class SituationIn(Input):
+    member: UserId  # an accepted member of the group
+    situation: str = Field(min_length=1, max_length=MAX_SITUATION_CHARS)
+
+
+class CycleRequest(Input):
+    start: date  # the first meeting is on this day, or the next working day
+    time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # HH:MM, local time
+    place: str | None = Field(None, min_length=1, max_length=MAX_PLACE)
+    holidays: list[date] = Field(default_factory=list, max_length=60)
+    situations: list[SituationIn] = Field(min_length=1, max_length=MAX_GROUP_SIZE)
+
+
+class MoveRequest(Input):
+    start: date
+
+
+class NoteRequest(Input):
+    did: str = Field(max_length=MAX_NOTE)
+    noticed: str = Field(max_length=MAX_NOTE)
+
+
+class NoteOut(BaseModel):
+    member: str
+    did: str
+    noticed: str
+
+
+class DayOut(BaseModel):
+    day: int
+    date: date
+    start: datetime
+    end: datetime
+    agenda: AgendaDay
+    notes: list[NoteOut]  # every member's notes for the day, for the members and facilitator
+
+
+class CycleOut(BaseModel):
+    id: str
+    group_id: str
+    state: Literal["planned", "cancelled"]
+    sequence: int  # bumped on each move: the calendar file's SEQUENCE
+    time: str
+    time_zone: str
+    place: str | None
+    holidays: list[date]
+    days: list[DayOut]
+
+    @classmethod
+    def of(cls, cycle: StoredCycle) -> CycleOut:
+        return cls.model_validate(
+            {
+                "id": cycle.id,
+                "group_id": cycle.group.id,
+                "state": cycle.state,
+                "sequence": cycle.sequence,
+                "time": cycle.time,
+                "time_zone": cycle.time_zone,
+                "place": cycle.place,
+                "holidays": cycle.holidays,
+                "days": [
+                    {
+                        "day": meeting.day,
+                        "date": meeting.start.date(),
+                        "start": meeting.start,
+                        "end": meeting.end,
+                        "agenda": day,
+                        "notes": [
+                            {"member": n.member, "did": n.did, "noticed": n.noticed}
+                            for n in cycle.notes
+                            if n.day == meeting.day
+                        ],
+                    }
+                    for meeting, day in zip(cycle.meetings, cycle.agenda.days, strict=True)
+                ],
+            }
+        )
+
+
+def _checked(change: Callable[[], T]) -> T:
+    try:
+        return change()
+    except GroupError as error:
+        raise Problem(error.status, error.detail) from error
+
+
+def _planned(
+    start: date, at: str, holidays: list[date], zone: str, field: str = "start"
+) -> tuple[Meeting, ...]:
+    try:
+        return plan_cycle(start, time.fromisoformat(at), time_zone_name=zone, holidays=holidays)
+    except CyclePlanningError as error:
+        raise Problem(422, str(error), errors=[{"field": field, "message": str(error)}]) from error
+    except OverflowError as error:  # days past 9999-12-31 or before year 1 in UTC
+        detail = f"{start.isoformat()} is too far from today to plan four working days from"
+        raise Problem(422, detail, errors=[{"field": field, "message": detail}]) from error
+
+
+@router.post(
+    "/v1/groups/{group_id}/cycles", status_code=201, response_model=CycleOut, responses=errors(409)
+)
+def propose_cycle(group_id: str, body: CycleRequest, who: Professional, svc: Svc) -> CycleOut:
+    """Plan a cycle for the group, with the agenda built from each member's situation."""
+    group = svc.groups.get(group_id, who.user)
+    if group is None or group.state_of(who.user) is None:
+        raise Problem(404, f"you have no group {group_id}")
+    if group.state_of(who.user) not in (MEMBER, "facilitator"):
+        raise Problem(409, "accept your invitation first: only members propose a cycle")
+    seen: set[str] = set()
+    for number, given in enumerate(body.situations):
+        field = f"situations[{number}].member"
+        if group.state_of(given.member) != MEMBER:
+            raise Problem(  # 409: the request is well formed, the group's state refuses it
+                409,
+                f"{given.member} is not an accepted member of the group",
+                errors=[{"field": field, "message": "not an accepted member of the group"}],
+            )
+        if given.member in seen:
+            raise Problem(
+                422,
+                f"{given.member} brings one situation, named twice",
+                errors=[{"field": field, "message": "named twice"}],
+            )
+        seen.add(given.member)
+    holidays = sorted(set(body.holidays))
+    meetings = _planned(body.start, body.time, holidays, svc.cycles.time_zone)
+    agenda = build_agenda(
+        svc.coach,
+        [MemberSituation(member=s.member, situation=s.situation) for s in body.situations],
+    )
+    cycle = svc.cycles.create(
+        group, who.user, body.start, body.time, body.place, holidays, meetings, agenda
+    )
+    return CycleOut.of(cycle)
+
+
+@router.get("/v1/cycles/{cycle_id}", response_model=CycleOut)
+def get_cycle(cycle_id: str, who: Professional, svc: Svc) -> CycleOut:
+    return CycleOut.of(_checked(lambda: svc.cycles.get(cycle_id, who.user)))
+
+
+@router.get(
+    "/v1/cycles/{cycle_id}/calendar.ics",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {"schema": {"type": "string"}}}}},
+)
+def cycle_ics(cycle_id: str, who: Professional, svc: Svc) -> Response:
+    """The four meetings as an iCalendar file; its events keep their UIDs when the cycle moves
+    (SEQUENCE is the cycle's), so a calendar client updates them."""
+    cycle = _checked(lambda: svc.cycles.get(cycle_id, who.user))
+    language: Language = next(
+        (item.language for item in cycle.agenda.days[0].items if item.member == who.user),
+        "nl",
+    )
+    title = {"nl": "Vitale week", "en": "Vital week"}[language]
+    body = cycle_calendar(
+        cycle.id,
+        f"{title}: {cycle.group.name}",
+        cycle.meetings,
+        [agenda_text(cycle.agenda, day, language) for day in range(1, CYCLE_DAYS + 1)],
+        cycle.place,
+        sequence=cycle.sequence,
+    )
+    return Response(body, media_type="text/calendar")
+
+
+@router.post(
+    "/v1/cycles/{cycle_id}/days/{day}/notes", response_model=CycleOut, responses=errors(409)
+)
+def record_notes(
+    cycle_id: str, day: DayNumber, body: NoteRequest, who: Professional, svc: Svc
+) -> CycleOut:
+    """Your notes for one day: what you did and what you noticed (replacing earlier ones)."""
+    _checked(lambda: svc.cycles.note(cycle_id, who.user, day, body.did, body.noticed))
+    return CycleOut.of(_checked(lambda: svc.cycles.get(cycle_id, who.user)))
+
+
+@router.post("/v1/cycles/{cycle_id}/move", response_model=CycleOut, responses=errors(409))
+def move(cycle_id: str, body: MoveRequest, who: Professional, svc: Svc) -> CycleOut:
+    """The same cycle (time, place, holidays) from another start date; SEQUENCE goes up."""
+    cycle = _checked(lambda: svc.cycles.get(cycle_id, who.user))
+    meetings = _planned(body.start, cycle.time, cycle.holidays, cycle.time_zone)
+    _checked(lambda: svc.cycles.move(cycle_id, who.user, body.start, meetings))
+    return CycleOut.of(_checked(lambda: svc.cycles.get(cycle_id, who.user)))
+
+
+@router.post("/v1/cycles/{cycle_id}/cancel", response_model=CycleOut)
+def cancel(cycle_id: str, who: Professional, svc: Svc) -> CycleOut:
+    """The cycle is cancelled; its plan and notes are kept."""
+    _checked(lambda: svc.cycles.cancel(cycle_id, who.user))
+    return CycleOut.of(_checked(lambda: svc.cycles.get(cycle_id, who.user)))
