@@ -16,11 +16,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.db.cycles import MAX_NOTE, MAX_PLACE, StoredCycle
-from api.db.groups import MAX_GROUP_SIZE, MEMBER, GroupError
+from api.db.groups import FACILITATOR, MAX_GROUP_SIZE, MEMBER, GroupError
 from api.deps import Professional, Svc
 from api.openapi import errors
 from api.problems import Problem
-from api.routes.groups import UserId
+from api.routes.groups import UserId, visible_group
 from api.schemas import Input
 from coach.cycles.agenda import AgendaDay, MemberSituation, agenda_text, build_agenda
 from coach.cycles.calendar import cycle_calendar
@@ -137,10 +137,8 @@ def _planned(
 )
 def propose_cycle(group_id: str, body: CycleRequest, who: Professional, svc: Svc) -> CycleOut:
     """Plan a cycle for the group, with the agenda built from each member's situation."""
-    group = svc.groups.get(group_id, who.user)
-    if group is None or group.state_of(who.user) is None:
-        raise Problem(404, f"you have no group {group_id}")
-    if group.state_of(who.user) not in (MEMBER, "facilitator"):
+    group = visible_group(svc, group_id, who.user)
+    if group.state_of(who.user) not in (MEMBER, FACILITATOR):
         raise Problem(409, "accept your invitation first: only members propose a cycle")
     seen: set[str] = set()
     for number, given in enumerate(body.situations):

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.db.groups import MAX_GROUP_NAME, MAX_GROUP_SIZE, GroupError, StoredGroup
-from api.deps import CuratorRole, Professional, Svc
+from api.deps import ApiServices, CuratorRole, Professional, Svc
 from api.openapi import errors
 from api.problems import Problem
 from api.schemas import Input
@@ -105,12 +105,18 @@ def my_groups(who: Professional, svc: Svc) -> GroupList:
     return GroupList(items=[GroupOut.of(group, who.user) for group in svc.groups.mine(who.user)])
 
 
-@router.get("/v1/groups/{group_id}", response_model=GroupOut)
-def get_group(group_id: str, who: Professional, svc: Svc) -> GroupOut:
-    group = svc.groups.get(group_id, who.user)
+def visible_group(svc: ApiServices, group_id: str, user: str) -> StoredGroup:
+    """The group `user` is one of the people of (member, invitee, facilitator); 404 for anyone
+    else, to whom it does not exist."""
+    group = svc.groups.get(group_id, user)
     if group is None:
         raise Problem(404, f"you have no group {group_id}")
-    return GroupOut.of(group, who.user)
+    return group
+
+
+@router.get("/v1/groups/{group_id}", response_model=GroupOut)
+def get_group(group_id: str, who: Professional, svc: Svc) -> GroupOut:
+    return GroupOut.of(visible_group(svc, group_id, who.user), who.user)
 
 
 @router.post("/v1/groups/{group_id}/members", response_model=GroupOut, responses=errors(409))
