@@ -18,6 +18,7 @@ from api.db.sessions import SessionStore, plain_text
 from api.db.tables import Base
 from coach.cycles.agenda import Agenda
 from coach.cycles.planning import Meeting
+from coach.keys import MAX_USER_CHARS  # what a user id may be, and so what is stored
 
 PLANNED, CANCELLED = "planned", "cancelled"
 MAX_PLACE = 200
@@ -31,7 +32,7 @@ class CycleRow(Base):
     group_id: Mapped[str] = mapped_column(
         String(32), ForeignKey("learning_groups.id", ondelete="CASCADE"), index=True
     )
-    proposed_by: Mapped[str] = mapped_column(String(200))
+    proposed_by: Mapped[str] = mapped_column(String(MAX_USER_CHARS))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     start: Mapped[date] = mapped_column(Date)
     time: Mapped[str] = mapped_column(String(5))  # HH:MM, local wall-clock time
@@ -53,7 +54,7 @@ class CycleNoteRow(Base):
         String(32), ForeignKey("vital_week_cycles.id", ondelete="CASCADE"), primary_key=True
     )
     day: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(MAX_USER_CHARS), primary_key=True)
     did: Mapped[str] = mapped_column(Text)
     noticed: Mapped[str] = mapped_column(Text)
 

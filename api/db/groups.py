@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from api.db.sessions import SessionStore, plain_text
 from api.db.tables import Base
+from coach.keys import MAX_USER_CHARS  # what a user id may be, and so what is stored
 
 MAX_GROUP_SIZE = 8  # members and open invitations, counting the creator; not the facilitator
 MIN_GROUP_SIZE = 2
@@ -29,7 +30,9 @@ class GroupRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(MAX_GROUP_NAME))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    facilitator: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    facilitator: Mapped[str | None] = mapped_column(
+        String(MAX_USER_CHARS), nullable=True, index=True
+    )
 
 
 class GroupMemberRow(Base):
@@ -40,9 +43,9 @@ class GroupMemberRow(Base):
     group_id: Mapped[str] = mapped_column(
         String(32), ForeignKey("learning_groups.id", ondelete="CASCADE"), primary_key=True
     )
-    user_id: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+    user_id: Mapped[str] = mapped_column(String(MAX_USER_CHARS), primary_key=True, index=True)
     state: Mapped[str] = mapped_column(String(16))
-    invited_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    invited_by: Mapped[str | None] = mapped_column(String(MAX_USER_CHARS), nullable=True)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Boolean, DateTime, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from coach.keys import MAX_USER_CHARS  # what a user id may be, and so what is stored
+
 
 class Base(DeclarativeBase):
     pass
@@ -17,7 +19,7 @@ class SessionRow(Base):
     __tablename__ = "coaching_sessions"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(200), index=True)
+    user_id: Mapped[str] = mapped_column(String(MAX_USER_CHARS), index=True)
     # indexed: the retention deletes by age on every write
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     situation: Mapped[str] = mapped_column(Text)
@@ -36,11 +38,11 @@ class DraftRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     doc_id: Mapped[str] = mapped_column(String(120), unique=True)
     session_id: Mapped[str] = mapped_column(String(32), index=True)
-    user_id: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[str] = mapped_column(String(MAX_USER_CHARS))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     state: Mapped[str] = mapped_column(String(16), default="pending")  # approved / rejected
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(MAX_USER_CHARS), nullable=True)
 
 
 class UserSettingsRow(Base):
@@ -48,7 +50,7 @@ class UserSettingsRow(Base):
 
     __tablename__ = "user_settings"
 
-    user_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(MAX_USER_CHARS), primary_key=True)
     share_situations: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -21,11 +21,14 @@ from api.deps import ApiServices, CuratorRole, Professional, Svc
 from api.openapi import errors
 from api.problems import Problem
 from api.schemas import Input
+from coach.keys import MAX_USER_CHARS
 
 router = APIRouter(tags=["groups"])
 
-# A user id as keys name them: printable, no control characters, at most 200 characters.
-UserId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+# A user id as keys name them: printable, no control characters, at most MAX_USER_CHARS.
+UserId = Annotated[
+    str, Field(min_length=1, max_length=MAX_USER_CHARS, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
 T = TypeVar("T")
 
 
