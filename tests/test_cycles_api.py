@@ -85,7 +85,10 @@ def test_a_cycle_is_planned_imported_moved_noted_and_cancelled(env: Env) -> None
             assert items[grounded]["grounded"] and items[grounded]["suggestions"]
             assert all(s["citations"] for s in items[grounded]["suggestions"])
         assert not items["fee"]["grounded"] and items["fee"]["suggestions"] == []
-        assert client.get(url, headers=env.headers("gijs")).json() == cycle  # the facilitator
+        # The facilitator sees the same plan; only the proposer's own session differs.
+        assert cycle["your_session_id"] is not None
+        facilitator = client.get(url, headers=env.headers("gijs")).json()
+        assert facilitator == cycle | {"your_session_id": None}
 
         first = client.get(f"{url}/calendar.ics", headers=env.headers("pro2"))
         assert first.status_code == 200, first.text
@@ -137,7 +140,12 @@ def test_a_cycle_is_planned_imported_moved_noted_and_cancelled(env: Env) -> None
             f"{url}/move", json={"start": "2026-05-04"}, headers=env.headers("pro")
         )
         assert refused.status_code == 409, refused.text
-        assert client.get(url, headers=env.headers("pro")).json()["sequence"] == 1
+        # Cancelling bumps SEQUENCE: the same four events, imported again, say cancelled.
+        assert client.get(url, headers=env.headers("pro")).json()["sequence"] == 2
+        gone = events(client.get(f"{url}/calendar.ics", headers=env.headers("pro")).content)
+        assert set(gone) == set(before)
+        assert {(str(e["STATUS"]), int(e["SEQUENCE"])) for e in gone.values()} == {("CANCELLED", 2)}
+        assert {str(e["STATUS"]) for e in after.values()} == {"CONFIRMED"}
 
 
 def test_only_the_groups_members_and_facilitator_see_a_cycle(env: Env) -> None:

@@ -12,8 +12,10 @@ from coach.cycles.agenda import (
     CHECK_IN,
     Agenda,
     MemberSituation,
+    agenda_from_results,
     agenda_text,
     build_agenda,
+    without_member,
 )
 from coach.engine import Coach
 from coach.errors import InvalidRequestError
@@ -201,3 +203,24 @@ def test_an_empty_situation_is_refused_by_the_coach(
     coach = memory_coach(documents, didactics=didactics)
     with pytest.raises(InvalidRequestError, match="empty"):
         build_agenda(coach, [MemberSituation(member="Dirk", situation="  ")])
+
+
+def test_an_earlier_result_builds_the_same_agenda_and_keeps_its_session(
+    built: Built, didactics: Didactics
+) -> None:
+    brought = (MEMBERS[0].model_copy(update={"session_id": "s-anna"}), *MEMBERS[1:])
+    agenda = agenda_from_results(didactics, brought, built.results)
+    assert agenda.days == built.agenda.days
+    assert [m.session_id for m in agenda.members] == ["s-anna", None, None]
+    with pytest.raises(InvalidRequestError, match="3 members, 2 coaching results"):
+        agenda_from_results(didactics, MEMBERS, built.results[:2])
+
+
+def test_a_forgotten_member_is_gone_from_every_day(built: Built) -> None:
+    kept = without_member(built.agenda, "Ben")
+    assert [m.member for m in kept.members] == ["Anna", "Carla"]
+    for before, after in zip(built.agenda.days, kept.days, strict=True):
+        assert [item.member for item in after.items] == ["Anna", "Carla"]
+        assert after.title == before.title and after.phases == before.phases
+    assert HEAT_PUMP not in json.dumps(kept.to_dict())
+    assert HEAT_PUMP in json.dumps(built.agenda.to_dict())

@@ -111,3 +111,15 @@ def test_one_description_a_meeting_is_required() -> None:
         cycle_calendar(" ", "Vitale week", spring_cycle(), AGENDAS)
     with pytest.raises(InvalidRequestError, match="SEQUENCE"):
         cycle_calendar("cycle-7", "Vitale week", spring_cycle(), AGENDAS, sequence=-1)
+
+
+def test_a_cancelled_cycle_says_so_on_the_same_events() -> None:
+    planned = events(make(spring_cycle()))
+    gone = events(
+        cycle_calendar(
+            "cycle-7", "Vitale week", spring_cycle(), AGENDAS, sequence=1, cancelled=True
+        )
+    )
+    assert [str(e["uid"]) for e in gone] == [str(e["uid"]) for e in planned]
+    assert {str(e["status"]) for e in planned} == {"CONFIRMED"}
+    assert {(str(e["status"]), int(str(e["sequence"]))) for e in gone} == {("CANCELLED", 1)}

@@ -10,19 +10,34 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    delete,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from api.db.groups import FACILITATOR, MEMBER, GroupError, GroupStore, StoredGroup
-from api.db.sessions import SessionStore, plain_text
+from api.db.groups import FACILITATOR, MEMBER, GroupError, GroupRow, GroupStore, StoredGroup
+from api.db.sessions import SessionStore, plain_text, session_row
 from api.db.tables import Base
-from coach.cycles.agenda import Agenda
+from coach.cycles.agenda import Agenda, without_member
 from coach.cycles.planning import Meeting
 from coach.keys import MAX_USER_CHARS  # what a user id may be, and so what is stored
+from coach.result import CoachingResult
 
 PLANNED, CANCELLED = "planned", "cancelled"
 MAX_PLACE = 200
 MAX_NOTE = 4000
+MAX_WORD = 40  # the optional word of a check-in
+ENERGY = (1, 5)  # a check-in's energy: from 1 to 5
 
 
 class CycleRow(Base):
@@ -59,6 +74,42 @@ class CycleNoteRow(Base):
     noticed: Mapped[str] = mapped_column(Text)
 
 
+class CheckInRow(Base):
+    """One member's check-in at the start of one day: energy and an optional word. Private to
+    the member unless they share it with their group."""
+
+    __tablename__ = "vital_week_cycle_check_ins"
+
+    cycle_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("vital_week_cycles.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(MAX_USER_CHARS), primary_key=True)
+    energy: Mapped[int] = mapped_column(Integer)
+    word: Mapped[str | None] = mapped_column(String(MAX_WORD), nullable=True)
+    shared: Mapped[bool] = mapped_column(Boolean)
+
+
+@dataclass(frozen=True)
+class CyclePlan:
+    """When and where a cycle meets, as proposed."""
+
+    start: date
+    time: str  # HH:MM
+    place: str | None
+    holidays: list[date]
+    meetings: tuple[Meeting, ...]
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    day: int
+    member: str
+    energy: int
+    word: str | None
+    shared: bool
+
+
 @dataclass(frozen=True)
 class Note:
     day: int
@@ -82,6 +133,20 @@ class StoredCycle:
     state: str
     sequence: int
     notes: list[Note]
+    check_ins: list[CheckIn]  # every member's: show others' only when `shared`
+
+    @property
+    def completed(self) -> bool:
+        """Held: not cancelled, and its last meeting has ended."""
+        return self.state == PLANNED and self.meetings[-1].end <= datetime.now(UTC)
+
+    def check_ins_seen_by(self, user: str) -> list[CheckIn]:
+        """The check-ins `user` may see: their own, and the ones others shared."""
+        return [c for c in self.check_ins if c.member == user or c.shared]
+
+    def session_of(self, user: str) -> str | None:
+        """The coaching session stored for `user`'s situation in this cycle, if they bring one."""
+        return next((m.session_id for m in self.agenda.members if m.member == user), None)
 
 
 def _meetings(rows: list[list[str]], zone: str) -> tuple[Meeting, ...]:
@@ -110,29 +175,35 @@ class CycleStore:
         self,
         group: StoredGroup,
         by: str,
-        start: date,
-        time: str,
-        place: str | None,
-        holidays: list[date],
-        meetings: tuple[Meeting, ...],
+        plan: CyclePlan,
         agenda: Agenda,
+        new_sessions: dict[str, CoachingResult],
     ) -> StoredCycle:
+        """The cycle, and a coaching session in each member's name for the situation they
+        brought new (`new_sessions`, by member; the agenda refers to them), in one transaction:
+        a failure stores neither."""
+        rows = {member: session_row(member, result) for member, result in new_sessions.items()}
+        members = tuple(
+            m.model_copy(update={"session_id": rows[m.member].id}) if m.member in rows else m
+            for m in agenda.members
+        )
         row = CycleRow(
             id=uuid.uuid4().hex,
             group_id=group.id,
             proposed_by=by,
             created_at=datetime.now(UTC),
-            start=start,
-            time=time,
+            start=plan.start,
+            time=plan.time,
             time_zone=self.time_zone,
-            place=plain_text(place) if place else None,
-            holidays=[day.isoformat() for day in holidays],
-            meetings=_stored(meetings),
-            agenda=agenda.to_dict(),
+            place=plain_text(plan.place) if plan.place else None,
+            holidays=[day.isoformat() for day in plan.holidays],
+            meetings=_stored(plan.meetings),
+            agenda=agenda.model_copy(update={"members": members}).to_dict(),
             state=PLANNED,
             sequence=0,
         )
         with self._sessions.transaction() as db:
+            db.add_all(rows.values())
             db.add(row)
             db.flush()
             return self._load(db, row, group)
@@ -151,9 +222,72 @@ class CycleStore:
             row.start, row.meetings, row.sequence = start, _stored(meetings), row.sequence + 1
 
     def cancel(self, cycle_id: str, user: str) -> None:
+        """The plan is kept, to look back on; SEQUENCE goes up, so a calendar client that
+        imports the file again marks the same events cancelled."""
         with self._sessions.transaction() as db:
             row, _ = self._visible(db, cycle_id, user, lock=True)
-            row.state = CANCELLED  # the plan is kept, to look back on
+            if row.state != CANCELLED:
+                row.state, row.sequence = CANCELLED, row.sequence + 1
+
+    def check_in(
+        self, cycle_id: str, user: str, day: int, energy: int, word: str | None, shared: bool
+    ) -> None:
+        """`user`'s check-in for `day`, replacing the one they gave for that day before."""
+        with self._sessions.transaction() as db:
+            _, group = self._visible(db, cycle_id, user, lock=True)
+            if group.state_of(user) != MEMBER:
+                raise GroupError(409, "only the group's members check in")
+            found = db.get(CheckInRow, (cycle_id, day, user))
+            if found is None:
+                found = CheckInRow(cycle_id=cycle_id, day=day, user_id=user)
+                db.add(found)
+            found.energy, found.shared = energy, shared
+            found.word = plain_text(word) if word else None
+
+    def for_user(self, user: str) -> list[StoredCycle]:
+        """Every cycle of the groups `user` is a member or the facilitator of, newest first."""
+        mine = [g for g in self._groups.mine(user) if g.state_of(user) in (MEMBER, FACILITATOR)]
+        return self._of_groups(mine)
+
+    def of_group(self, group: StoredGroup) -> list[StoredCycle]:
+        """The group's cycles, newest first (the caller checked who may see the group)."""
+        return self._of_groups([group])
+
+    def _of_groups(self, groups: list[StoredGroup]) -> list[StoredCycle]:
+        by_id = {group.id: group for group in groups}
+        with self._sessions.transaction() as db:
+            rows = db.scalars(
+                select(CycleRow)
+                .where(CycleRow.group_id.in_(by_id))
+                .order_by(CycleRow.created_at.desc(), CycleRow.id)
+            ).all()
+            return [self._load(db, row, by_id[row.group_id]) for row in rows]
+
+    def all_cycles(self) -> list[tuple[StoredCycle, str | None]]:
+        """Every cycle with its group's team, for counts that name no one (insights)."""
+        with self._sessions.transaction() as db:
+            rows = db.execute(select(CycleRow, GroupRow).join(GroupRow)).all()
+            found = []
+            for row, group_row in rows:
+                group = StoredGroup(group_row.id, group_row.name, group_row.created_at, None, [])
+                found.append((self._load(db, row, group), group_row.team))
+            return found
+
+    def forget(self, user: str) -> int:
+        """Everything of `user` in any cycle: their notes and check-ins, their situation and
+        what the coach made of it in the agendas, and their name as who proposed a cycle. How
+        many notes and check-ins went. Their groups are left separately (`GroupStore.forget`)."""
+        with self._sessions.transaction() as db:
+            gone = [
+                db.execute(delete(table).where(table.user_id == user))
+                for table in (CycleNoteRow, CheckInRow)
+            ]
+            for row in db.scalars(select(CycleRow)).all():
+                agenda = Agenda.model_validate(row.agenda)
+                if any(member.member == user for member in agenda.members):
+                    row.agenda = without_member(agenda, user).to_dict()
+            db.execute(update(CycleRow).where(CycleRow.proposed_by == user).values(proposed_by=""))
+        return sum(int(getattr(each, "rowcount", 0) or 0) for each in gone)
 
     def note(self, cycle_id: str, user: str, day: int, did: str, noticed: str) -> None:
         """`user`'s notes for `day`, replacing what they wrote for that day before."""
@@ -198,4 +332,12 @@ class CycleStore:
             state=row.state,
             sequence=row.sequence,
             notes=[Note(n.day, n.user_id, n.did, n.noticed) for n in notes],
+            check_ins=[
+                CheckIn(c.day, c.user_id, c.energy, c.word, c.shared)
+                for c in db.scalars(
+                    select(CheckInRow)
+                    .where(CheckInRow.cycle_id == row.id)
+                    .order_by(CheckInRow.day, CheckInRow.user_id)
+                ).all()
+            ],
         )

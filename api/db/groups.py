@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKey, String, delete, func, or_, select
+from sqlalchemy import DateTime, ForeignKey, String, delete, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from api.db.sessions import SessionStore, plain_text
@@ -18,6 +18,7 @@ from coach.keys import MAX_USER_CHARS  # what a user id may be, and so what is s
 MAX_GROUP_SIZE = 8  # members and open invitations, counting the creator; not the facilitator
 MIN_GROUP_SIZE = 2
 MAX_GROUP_NAME = 80
+MAX_TEAM = 80
 
 # The states a person has in a group. A declined invitation and a member who left are
 # dropped (no row), so they may be invited again.
@@ -33,6 +34,8 @@ class GroupRow(Base):
     facilitator: Mapped[str | None] = mapped_column(
         String(MAX_USER_CHARS), nullable=True, index=True
     )
+    # The team the group works in, as its members name it: insights count cycles by team.
+    team: Mapped[str | None] = mapped_column(String(MAX_TEAM), nullable=True)
 
 
 class GroupMemberRow(Base):
@@ -61,6 +64,7 @@ class StoredGroup:
     created_at: datetime
     facilitator: str | None
     people: list[Person]
+    team: str | None = None
 
     def state_of(self, user: str) -> str | None:
         """`user`'s state in the group (member, invited or facilitator), or None: a stranger."""
@@ -88,7 +92,12 @@ class GroupStore:
         self._sessions = sessions
 
     def create(
-        self, creator: str, name: str, invitees: list[str], facilitator: str | None
+        self,
+        creator: str,
+        name: str,
+        invitees: list[str],
+        facilitator: str | None,
+        team: str | None = None,
     ) -> StoredGroup:
         """A group with `creator` as its member and `invitees` invited (the caller checked the
         size and that nobody is named twice)."""
@@ -97,6 +106,7 @@ class GroupStore:
             name=plain_text(name),
             created_at=datetime.now(UTC),
             facilitator=facilitator,
+            team=plain_text(team) if team else None,
         )
         with self._sessions.transaction() as db:
             db.add(row)
@@ -181,6 +191,36 @@ class GroupStore:
             db.delete(row)
             return True
 
+    def forget(self, user: str) -> int:
+        """`user` leaves every group (a group left without members is gone), their open
+        invitations are dropped, they step down as facilitator, and no invitation names them as
+        its sender any more; how many groups they were one of the people of."""
+        groups = self.mine(user)
+        with self._sessions.transaction() as db:
+            for group in groups:
+                row = db.scalars(
+                    select(GroupRow).where(GroupRow.id == group.id).with_for_update()
+                ).first()
+                if row is None:
+                    continue
+                if row.facilitator == user:
+                    row.facilitator = None
+                db.execute(
+                    delete(GroupMemberRow).where(
+                        GroupMemberRow.group_id == group.id, GroupMemberRow.user_id == user
+                    )
+                )
+                db.flush()
+                if not any(p.state == MEMBER for p in self._load(db, row).people):
+                    db.execute(delete(GroupMemberRow).where(GroupMemberRow.group_id == group.id))
+                    db.delete(row)
+            db.execute(
+                update(GroupMemberRow)
+                .where(GroupMemberRow.invited_by == user)
+                .values(invited_by=None)
+            )
+        return len(groups)
+
     def counts(self) -> tuple[int, int]:
         """How many groups there are and how many members they have: nothing else."""
         with self._sessions.transaction() as db:
@@ -214,4 +254,5 @@ class GroupStore:
             created_at=_utc(row.created_at),
             facilitator=row.facilitator,
             people=[Person(person.user_id, person.state) for person in people],
+            team=row.team,
         )

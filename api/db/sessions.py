@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event, func, select, text
+from sqlalchemy import create_engine, delete, event, func, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,6 +41,19 @@ def _stored(row: SessionRow) -> StoredSession:
     )
 
 
+def session_row(user_id: str, result: CoachingResult, at: datetime | None = None) -> SessionRow:
+    """A new session of `user_id`, made now (or `at`), for the caller to add to a transaction."""
+    return SessionRow(
+        id=uuid.uuid4().hex,
+        user_id=user_id,
+        created_at=(at or datetime.now(UTC)).astimezone(UTC),
+        situation=plain_text(result.situation),
+        language=result.language,
+        grounded=result.grounded,
+        result_json=result.model_dump_json(),
+    )
+
+
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     """WAL lets readers work while a session is written; a writer waits for another (up to
     10 s) instead of failing with "database is locked" under concurrent requests."""
@@ -48,6 +61,8 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=FULL")
+    # A group's cycles, notes and check-ins go with it (ON DELETE CASCADE), as on PostgreSQL.
+    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
@@ -123,15 +138,7 @@ class SessionStore:
         self, user_id: str, result: CoachingResult, *, at: datetime | None = None
     ) -> StoredSession:
         """Store a session (made now, or `at`), after deleting those past the retention."""
-        row = SessionRow(
-            id=uuid.uuid4().hex,
-            user_id=user_id,
-            created_at=(at or datetime.now(UTC)).astimezone(UTC),
-            situation=plain_text(result.situation),
-            language=result.language,
-            grounded=result.grounded,
-            result_json=result.model_dump_json(),
-        )
+        row = session_row(user_id, result, at)
         with self.transaction() as db:
             self._purge(db)
             db.add(row)
@@ -214,8 +221,31 @@ class SessionStore:
 
 
 def _create_schema(connection: Connection) -> None:
-    """Every table, and every index of the sessions table (one added since a database was made
-    is created too), in one transaction the caller serialises across processes."""
+    """Every table, every column added to a table since a database was made, and every index of
+    the sessions table (one added since is created too), in one transaction the caller
+    serialises across processes."""
     Base.metadata.create_all(connection)
+    _add_missing_columns(connection)
     for index in Base.metadata.tables[SessionRow.__tablename__].indexes:
         index.create(connection, checkfirst=True)
+
+
+def _add_missing_columns(connection: Connection) -> None:
+    """A database made by an earlier version lacks the columns added since: add them. Only a
+    nullable column can be added to rows that exist; the rows get NULL (its absent value)."""
+    found = inspect(connection)
+    quote = connection.dialect.identifier_preparer.quote
+    for table in Base.metadata.sorted_tables:
+        present = {column["name"] for column in found.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable:
+                raise RuntimeError(
+                    f"{table.name}.{column.name} is missing and cannot be added to existing rows "
+                    "(it is not nullable): migrate the database by hand"
+                )
+            kind = column.type.compile(dialect=connection.dialect)
+            connection.execute(
+                text(f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} {kind}")
+            )

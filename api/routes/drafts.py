@@ -15,7 +15,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 
-from api.db import StoredDraft
+from api.db import StoredDraft, StoredSession
 from api.deps import ApiServices, CuratorRole, Professional, Svc
 from api.openapi import errors
 from api.problems import Problem
@@ -69,12 +69,18 @@ def submit(svc: ApiServices, who: Principal, session_id: str, fields: Fields) ->
 )
 def record_lesson(session_id: str, body: LessonRequest, who: Professional, svc: Svc) -> DraftOut:
     """What you tried and learned becomes a draft lesson for the curators to review."""
-    stored = own_session(svc, who, session_id)
+    return record_lesson_from(svc, who, own_session(svc, who, session_id), body)
+
+
+def record_lesson_from(
+    svc: ApiServices, who: Principal, stored: StoredSession, body: LessonRequest
+) -> DraftOut:
+    """The lesson `who` learned from their session `stored`, as a draft for review."""
     # exactly what POST /v1/sessions/{id}/lesson/preview showed (api.routes.privacy)
     fields = draft_lesson(
         situation=stored.result.situation, language=stored.result.language, **body.model_dump()
     )
-    return draft_out(submit(svc, who, session_id, fields), svc)
+    return draft_out(submit(svc, who, stored.id, fields), svc)
 
 
 @router.get("/drafts", response_model=list[DraftOut])

@@ -9,14 +9,22 @@ each one talks to the database."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.db.groups import MAX_GROUP_NAME, MAX_GROUP_SIZE, GroupError, StoredGroup
+from api.db.groups import (
+    FACILITATOR,
+    MAX_GROUP_NAME,
+    MAX_GROUP_SIZE,
+    MAX_TEAM,
+    MEMBER,
+    GroupError,
+    StoredGroup,
+)
 from api.deps import ApiServices, CuratorRole, Professional, Svc
 from api.openapi import errors
 from api.problems import Problem
@@ -37,6 +45,8 @@ class GroupRequest(Input):
     # the colleagues to invite: the group has 2 to 8 members, counting its creator
     members: list[UserId] = Field(min_length=1, max_length=MAX_GROUP_SIZE - 1)
     facilitator: UserId | None = None  # an experienced colleague, expert or L&D; sees the group
+    # the team the group works in: L&D's insights count cycles by team, never by name
+    team: str | None = Field(None, min_length=1, max_length=MAX_TEAM)
 
 
 class InviteRequest(Input):
@@ -48,24 +58,49 @@ class PersonOut(BaseModel):
     state: Literal["member", "invited"]
 
 
+class CycleSummary(BaseModel):
+    """One of the group's vital week cycles (`GET /v1/cycles/{id}` has its plan)."""
+
+    id: str
+    state: Literal["planned", "cancelled"]
+    completed: bool
+    first_day: date
+    last_day: date
+
+
 class GroupOut(BaseModel):
     id: str
     name: str
+    team: str | None
     created_at: datetime
     facilitator: str | None
     members: list[PersonOut]
     my_state: Literal["member", "invited", "facilitator"]
+    cycles: list[CycleSummary]  # newest first; empty for an invitee, who sees no plans yet
 
     @classmethod
-    def of(cls, group: StoredGroup, user: str) -> GroupOut:
+    def of(cls, group: StoredGroup, user: str, svc: ApiServices) -> GroupOut:
+        joined = group.state_of(user) in (MEMBER, FACILITATOR)
+        cycles = svc.cycles.of_group(group) if joined else []
         return cls.model_validate(
             {
                 "id": group.id,
                 "name": group.name,
+                "team": group.team,
                 "created_at": group.created_at,
                 "facilitator": group.facilitator,
                 "members": [{"user": p.user, "state": p.state} for p in group.people],
                 "my_state": group.state_of(user),
+                "cycles": [
+                    {
+                        "id": cycle.id,
+                        "state": cycle.state,
+                        "completed": cycle.completed,
+                        "first_day": cycle.meetings[0].start.date(),
+                        "last_day": cycle.meetings[-1].start.date(),
+                    }
+                    for cycle in cycles
+                ],
             }
         )
 
@@ -98,14 +133,16 @@ def create_group(body: GroupRequest, who: Professional, svc: Svc) -> GroupOut:
         raise Problem(
             409, "the facilitator cannot also be a member: name someone else or leave it out"
         )
-    group = svc.groups.create(who.user, body.name, invitees, body.facilitator)
-    return GroupOut.of(group, who.user)
+    group = svc.groups.create(who.user, body.name, invitees, body.facilitator, body.team)
+    return GroupOut.of(group, who.user, svc)
 
 
 @router.get("/v1/groups", response_model=GroupList)
 def my_groups(who: Professional, svc: Svc) -> GroupList:
     """The groups you are a member of, invited to or facilitate, newest first."""
-    return GroupList(items=[GroupOut.of(group, who.user) for group in svc.groups.mine(who.user)])
+    return GroupList(
+        items=[GroupOut.of(group, who.user, svc) for group in svc.groups.mine(who.user)]
+    )
 
 
 def visible_group(svc: ApiServices, group_id: str, user: str) -> StoredGroup:
@@ -119,19 +156,19 @@ def visible_group(svc: ApiServices, group_id: str, user: str) -> StoredGroup:
 
 @router.get("/v1/groups/{group_id}", response_model=GroupOut)
 def get_group(group_id: str, who: Professional, svc: Svc) -> GroupOut:
-    return GroupOut.of(visible_group(svc, group_id, who.user), who.user)
+    return GroupOut.of(visible_group(svc, group_id, who.user), who.user, svc)
 
 
 @router.post("/v1/groups/{group_id}/members", response_model=GroupOut, responses=errors(409))
 def invite(group_id: str, body: InviteRequest, who: Professional, svc: Svc) -> GroupOut:
     """Invite a colleague (members only; a group has at most 8, counting invitations)."""
     group = _checked(lambda: svc.groups.invite(group_id, who.user, body.user))
-    return GroupOut.of(group, who.user)
+    return GroupOut.of(group, who.user, svc)
 
 
 @router.post("/v1/groups/{group_id}/accept", response_model=GroupOut, responses=errors(409))
 def accept(group_id: str, who: Professional, svc: Svc) -> GroupOut:
-    return GroupOut.of(_checked(lambda: svc.groups.accept(group_id, who.user)), who.user)
+    return GroupOut.of(_checked(lambda: svc.groups.accept(group_id, who.user)), who.user, svc)
 
 
 @router.post("/v1/groups/{group_id}/decline", status_code=204, responses=errors(409))

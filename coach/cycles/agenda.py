@@ -109,10 +109,13 @@ _LABELS: dict[Language, dict[str, str]] = {
 
 
 class MemberSituation(_Frozen):
-    """One member of the group and the work situation they bring."""
+    """One member of the group and the work situation they bring; `session_id` is the coaching
+    session the service stored for it in the member's name (their lesson and portfolio start
+    from it), once there is one."""
 
     member: str
     situation: str
+    session_id: str | None = None
 
 
 class AgendaQuestion(_Frozen):
@@ -160,6 +163,12 @@ def build_agenda(
     coach: Coach, members: Sequence[MemberSituation], filters: Filters | None = None
 ) -> Agenda:
     """The four-day agenda for these members, asking the coach once per member's situation."""
+    _check_members(members)
+    results = [coach.ask(member.situation, filters) for member in members]
+    return agenda_from_results(coach.didactics, members, results)
+
+
+def _check_members(members: Sequence[MemberSituation]) -> None:
     if not members:
         raise InvalidRequestError("a week cycle needs at least one member with a situation")
     names = [member.member.strip() for member in members]
@@ -168,7 +177,17 @@ def build_agenda(
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise InvalidRequestError(f"each member brings one situation; twice: {duplicates}")
-    results = [coach.ask(member.situation, filters) for member in members]
+
+
+def agenda_from_results(
+    didactics: Didactics, members: Sequence[MemberSituation], results: Sequence[CoachingResult]
+) -> Agenda:
+    """The four-day agenda from the coach's result for each member's situation (in order):
+    for a member who brings an earlier session, its stored result."""
+    _check_members(members)
+    if len(results) != len(members):
+        raise InvalidRequestError(f"{len(members)} members, {len(results)} coaching results")
+    names = [member.member.strip() for member in members]
     days = tuple(
         AgendaDay(
             day=number,
@@ -177,17 +196,29 @@ def build_agenda(
             purpose=plan.purpose,
             check_in=CHECK_IN,
             items=tuple(
-                _item(coach.didactics, name, result, number, plan.phases)
+                _item(didactics, name, result, number, plan.phases)
                 for name, result in zip(names, results, strict=True)
             ),
         )
         for number, plan in enumerate(_PLAN, start=1)
     )
     kept = tuple(
-        MemberSituation(member=name, situation=result.situation)
-        for name, result in zip(names, results, strict=True)
+        MemberSituation(member=name, situation=result.situation, session_id=given.session_id)
+        for name, result, given in zip(names, results, members, strict=True)
     )
     return Agenda(members=kept, days=days)
+
+
+def without_member(agenda: Agenda, member: str) -> Agenda:
+    """The agenda as if `member` had brought no situation: their situation, the coach's answer
+    to it and their session are gone from every day (when they ask to be forgotten)."""
+    return Agenda(
+        members=tuple(m for m in agenda.members if m.member != member),
+        days=tuple(
+            day.model_copy(update={"items": tuple(i for i in day.items if i.member != member)})
+            for day in agenda.days
+        ),
+    )
 
 
 def _item(

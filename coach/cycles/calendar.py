@@ -34,12 +34,14 @@ def cycle_calendar(
     location: str | None = None,
     *,
     sequence: int = 0,
+    cancelled: bool = False,
     stamp: datetime | None = None,
 ) -> bytes:
     """The cycle's meetings as an iCalendar file; `descriptions[i]` is meeting i's agenda.
 
-    Bump `sequence` each time a changed (moved) cycle is sent again; `stamp` (DTSTAMP, when the
-    file was made) defaults to now.
+    Bump `sequence` each time a changed (moved or cancelled) cycle is sent again; a cancelled
+    cycle's events say STATUS:CANCELLED, so a client that imported them marks them cancelled.
+    `stamp` (DTSTAMP, when the file was made) defaults to now.
     """
     if not cycle_id.strip():
         raise InvalidRequestError("A cycle's calendar needs its cycle id (for the event UIDs).")
@@ -62,6 +64,7 @@ def cycle_calendar(
         event.add("uid", event_uid(cycle_id, meeting.day))
         event.add("dtstamp", made)
         event.add("sequence", sequence)
+        event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
         event.add("dtstart", meeting.start)
         event.add("dtend", meeting.end)
         event.add("summary", f"{title} ({meeting.day}/{len(meetings)})")
