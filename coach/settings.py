@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from coach.cycles.planning import DEFAULT_TIME_ZONE, CyclePlanningError, time_zone
 from coach.index.records import StoreLocation
 
 
@@ -114,10 +115,23 @@ class Settings(BaseSettings):
     rate_search_per_minute: int = Field(
         120, ge=0, description="Searches per user a minute; 0 = no limit."
     )
-    cycle_time_zone: str = "Europe/Amsterdam"  # IANA zone vital week cycles are planned in
+    cycle_time_zone: str = Field(
+        DEFAULT_TIME_ZONE,
+        description="The IANA time zone vital week cycles are planned in (e.g. Europe/Amsterdam).",
+    )
     max_pending_drafts: int = Field(
         20, ge=0, description="Lesson drafts one user may have waiting for review; 0 = no limit."
     )
+
+    @field_validator("cycle_time_zone")
+    @classmethod
+    def _known_time_zone(cls, name: str) -> str:
+        """Checked when the settings are read (at start-up), not at the first cycle."""
+        try:
+            time_zone(name)
+        except CyclePlanningError as error:  # its message says what to give instead
+            raise ValueError(str(error)) from error
+        return name
 
     def keys_path(self) -> Path:
         return self.api_keys_file or self.data_dir / "api-keys.json"

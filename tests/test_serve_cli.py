@@ -95,3 +95,20 @@ def test_every_worker_sees_a_write_made_through_another(tmp_path: Path) -> None:
 def _worker_pid(base: str) -> str:
     with httpx.Client(base_url=base) as client:
         return client.get("/healthz").headers["X-Worker"]
+
+
+def test_an_unknown_cycle_time_zone_stops_the_start_naming_the_setting(
+    run_cli: Run, tmp_path: Path
+) -> None:
+    refused = run_cli(
+        "serve",
+        "--local",
+        "--index-dir",
+        str(tmp_path),
+        env={"COACH_CYCLE_TIME_ZONE": "Europe/Atlantis"},
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert "invalid setting COACH_CYCLE_TIME_ZONE" in refused.stderr
+    assert "Unknown time zone 'Europe/Atlantis'" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert list(tmp_path.iterdir()) == []  # refused before anything was indexed
