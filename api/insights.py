@@ -9,6 +9,7 @@ from collections import Counter
 from typing import Any
 
 from api.db import InsightRow
+from api.db.cycles import CANCELLED, StoredCycle
 from coach.retrieve.language import terms, words
 
 TOP = 15
@@ -57,3 +58,42 @@ def compute_insights(rows: list[InsightRow]) -> dict[str, Any]:
             for doc_id, counts in sorted(feedback.items(), key=lambda item: item[0])
         ],
     }
+
+
+def cycle_insights(cycles: list[tuple[StoredCycle, str | None]]) -> dict[str, Any]:
+    """Vital week cycles in counts, with their groups' teams: how many ran and completed, the
+    documents their agendas cited most, and how many situations the corpus had nothing on (a
+    gap). No group, member, situation or note appears."""
+    teams: dict[str | None, Counter[str]] = {}
+    cited: Counter[str] = Counter()
+    situations = ungrounded = 0
+    for cycle, team in cycles:
+        outcome = _outcome(cycle)
+        teams.setdefault(team, Counter())[outcome] += 1
+        options = cycle.agenda.days[1].items  # day 2 holds each situation's grounded answer
+        cited.update({s.id for item in options for s in item.sources})  # once per cycle
+        situations += len(options)
+        ungrounded += sum(not item.grounded for item in options)
+    total: Counter[str] = sum(teams.values(), Counter())
+    return {
+        "cycles": len(cycles),
+        **{outcome: total[outcome] for outcome in OUTCOMES},
+        "by_team": [
+            {"team": team, "cycles": sum(counts.values()), **{o: counts[o] for o in OUTCOMES}}
+            for team, counts in sorted(teams.items(), key=lambda item: (item[0] is None, item[0]))
+        ],
+        "situations": situations,
+        "ungrounded_situations": ungrounded,
+        "most_cited_documents": [
+            {"id": doc_id, "cycles": count} for doc_id, count in cited.most_common(TOP)
+        ],
+    }
+
+
+OUTCOMES = ("completed", "cancelled", "planned")  # planned: still to come, or under way
+
+
+def _outcome(cycle: StoredCycle) -> str:
+    if cycle.state == CANCELLED:
+        return "cancelled"
+    return "completed" if cycle.completed else "planned"

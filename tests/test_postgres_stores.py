@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect, text
 
-from api.db import DraftStore, SessionStore, UserSettings, UserStore
+from api.db import DraftStore, GroupStore, SessionStore, UserSettings, UserStore
 from coach.result import CoachingResult, Source, Suggestion, Timings
 
 
@@ -224,3 +225,20 @@ def test_the_sqlite_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     os.chmod(path, 0o644)
     SessionStore(f"sqlite:///{path}").close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_column_added_since_the_database_was_made_is_added_on_opening(
+    database_url: str,
+) -> None:
+    with closing(SessionStore(database_url)) as made:
+        GroupStore(made).create("pia", "Vóór het team", ["piet"], None)
+        with made.engine.begin() as connection:  # as an earlier version made the table
+            connection.execute(text("ALTER TABLE learning_groups DROP COLUMN team"))
+    with closing(SessionStore(database_url)) as opened:
+        columns = {c["name"] for c in inspect(opened.engine).get_columns("learning_groups")}
+        assert "team" in columns
+        groups = GroupStore(opened)
+        [old] = groups.mine("pia")
+        assert (old.name, old.team) == ("Vóór het team", None)
+        new = groups.create("pia", "Met team", ["piet"], None, "Storingsdienst")
+        assert groups.get(new.id, "pia") == new and new.team == "Storingsdienst"

@@ -168,6 +168,8 @@ def test_a_user_exports_and_then_deletes_all_their_data(env: Env) -> None:
             "sessions": 1,
             "drafts": 2,
             "settings": 1,
+            "groups_left": 0,
+            "cycle_entries": 0,
             "documents_withdrawn": 1,
         }
         assert client.get("/v1/sessions", headers=pia).json()["total"] == 0

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, StrictBool
 
 from api.db import DraftStore, UserSettings, UserStore
+from api.db.cycles import StoredCycle
 from api.deps import Anyone, Professional, Svc
 from api.routes.drafts import drafts_out
 from api.routes.sessions import own_session
@@ -46,6 +47,33 @@ class LessonPreview(BaseModel):
     body: str
 
 
+class MyGroup(BaseModel):
+    id: str
+    name: str
+    team: str | None
+    my_state: str  # member, invited or facilitator
+
+
+class MyCycleDay(BaseModel):
+    day: int
+    did: str | None  # your notes of the day
+    noticed: str | None
+    energy: int | None  # your check-in
+    word: str | None
+    shared: bool | None
+
+
+class MyCycle(BaseModel):
+    """What is yours in one vital week cycle: your situation, notes and check-ins."""
+
+    id: str
+    group_id: str
+    state: str
+    situation: str | None
+    session_id: str | None
+    days: list[MyCycleDay]
+
+
 class MyData(BaseModel):
     """Everything the service stores about you."""
 
@@ -55,12 +83,16 @@ class MyData(BaseModel):
     settings: PrivacySettings
     sessions: list[SessionOut]  # each with its feedback (helpful, comment)
     drafts: list[DraftOut]  # each with its document while the file is in the corpus
+    groups: list[MyGroup]  # the learning groups you are one of the people of
+    cycles: list[MyCycle]  # their vital week cycles, with what is yours in each
 
 
 class Deleted(BaseModel):
     sessions: int
     drafts: int
     settings: int
+    groups_left: int  # a group left without members is gone, with its cycles
+    cycle_entries: int  # your notes and check-ins
     documents_withdrawn: int  # unpublished lessons removed from the corpus
 
 
@@ -92,6 +124,11 @@ def export(who: Anyone, svc: Svc) -> JSONResponse:
         settings=_settings(UserStore(svc.sessions).settings(who.user)),
         sessions=[SessionOut.from_stored(s) for s in svc.sessions.all_for(who.user)],
         drafts=drafts_out(DraftStore(svc.sessions).list_for_user(who.user), svc),
+        groups=[
+            MyGroup(id=g.id, name=g.name, team=g.team, my_state=str(g.state_of(who.user)))
+            for g in svc.groups.mine(who.user)
+        ],
+        cycles=[_my_cycle(cycle, who.user) for cycle in svc.cycles.for_user(who.user)],
     )
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     return JSONResponse(
@@ -106,17 +143,46 @@ def export(who: Anyone, svc: Svc) -> JSONResponse:
 @router.delete("/me/data", response_model=Deleted)
 def delete_everything(who: Anyone, svc: Svc) -> Deleted:
     """Delete all your data, for good: sessions and feedback, settings, your draft records,
-    and the files of your lessons that were never published (pending or rejected). A lesson a
+    the files of your lessons that were never published (pending or rejected), your place in
+    learning groups and your situation, notes and check-ins in their cycles. A lesson a
     curator approved belongs to the organisation's corpus now and stays, under the name you
     chose for it; nothing links it to you any more."""
     drafts = DraftStore(svc.sessions).list_for_user(who.user)
     withdrawn = sum(withdraw_draft(svc.curator, draft.doc_id) for draft in drafts)
+    entries = svc.cycles.forget(who.user)  # before leaving: the cycles are found by group
+    groups = svc.groups.forget(who.user)
     forgotten = UserStore(svc.sessions).forget(who.user)
     return Deleted(
         sessions=forgotten.sessions,
         drafts=forgotten.drafts,
         settings=forgotten.settings,
+        groups_left=groups,
+        cycle_entries=entries,
         documents_withdrawn=withdrawn,
+    )
+
+
+def _my_cycle(cycle: StoredCycle, user: str) -> MyCycle:
+    notes = {n.day: n for n in cycle.notes if n.member == user}
+    checks = {c.day: c for c in cycle.check_ins if c.member == user}
+    mine = next((m for m in cycle.agenda.members if m.member == user), None)
+    return MyCycle(
+        id=cycle.id,
+        group_id=cycle.group.id,
+        state=cycle.state,
+        situation=mine.situation if mine else None,
+        session_id=mine.session_id if mine else None,
+        days=[
+            MyCycleDay(
+                day=day,
+                did=notes[day].did if day in notes else None,
+                noticed=notes[day].noticed if day in notes else None,
+                energy=checks[day].energy if day in checks else None,
+                word=checks[day].word if day in checks else None,
+                shared=checks[day].shared if day in checks else None,
+            )
+            for day in sorted(set(notes) | set(checks))
+        ],
     )
 
 
