@@ -57,6 +57,13 @@ class Env:
             "admin": keys.add("ada", "admin"),
         }
 
+    def with_professionals(self, *names: str) -> Env:
+        """This environment with a professional's key for each of `names` (key name = user)."""
+        keys = KeyStore(self.settings.keys_path())
+        for name in names:
+            self.keys[name] = keys.add(name, "professional")
+        return self
+
     def headers(self, who: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[who]}"} if who else {}
 

@@ -16,7 +16,6 @@ from sqlalchemy import text
 
 from api.db import SessionStore
 from coach.engine import Coach
-from coach.keys import KeyStore
 from tests.api_support import Env
 from tests.test_cycles_api import CALLBACKS, HEAT_PUMP, OUT_OF_SCOPE
 
@@ -40,11 +39,7 @@ WHO = {"pia": "pro", "piet": "pro2", "fee": "fee", "gijs": "gijs", "kim": "kim"}
 
 @pytest.fixture
 def env(tmp_path: Path, api_coach: Coach) -> Env:
-    found = Env(tmp_path, api_coach)
-    keys = KeyStore(found.settings.keys_path())
-    for name in ("fee", "gijs", "kim"):
-        found.keys[name] = keys.add(name, "professional")
-    return found
+    return Env(tmp_path, api_coach).with_professionals("fee", "gijs", "kim")
 
 
 def as_(env: Env, user: str) -> dict[str, str]:

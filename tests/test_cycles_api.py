@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from icalendar import Calendar
 
 from coach.engine import Coach
-from coach.keys import KeyStore
 from tests.api_support import Env
 
 CALLBACKS = "Klanten bellen ons steeds opnieuw over dezelfde storing omdat niemand terugbelt."
@@ -24,11 +23,7 @@ OUT_OF_SCOPE = "Mijn buurman maakt al weken ruzie over de schutting tussen onze 
 
 @pytest.fixture
 def env(tmp_path: Path, api_coach: Coach) -> Env:
-    found = Env(tmp_path, api_coach)
-    keys = KeyStore(found.settings.keys_path())
-    for name in ("fee", "gijs", "kim"):
-        found.keys[name] = keys.add(name, "professional")
-    return found
+    return Env(tmp_path, api_coach).with_professionals("fee", "gijs", "kim")
 
 
 def group_of_three(client: TestClient, env: Env) -> str:

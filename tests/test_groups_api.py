@@ -11,17 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from coach.engine import Coach
-from coach.keys import KeyStore
 from tests.api_support import Env
 
 
 @pytest.fixture
 def env(tmp_path: Path, api_coach: Coach) -> Env:
-    found = Env(tmp_path, api_coach)
-    keys = KeyStore(found.settings.keys_path())
-    for name in ("fee", "fleur", "gijs", "hans", "ilse", "jan", "kim", "lot"):
-        found.keys[name] = keys.add(name, "professional")
-    return found
+    names = ("fee", "fleur", "gijs", "hans", "ilse", "jan", "kim", "lot")
+    return Env(tmp_path, api_coach).with_professionals(*names)
 
 
 def create(client: TestClient, env: Env, who: str, **body: Any) -> dict[str, Any]:
