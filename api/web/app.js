@@ -222,6 +222,11 @@ function select(name, options, value) {
   return h("select", { name },
     options.map(([optionValue, text]) => h("option", { value: optionValue, selected: optionValue === value }, text)));
 }
+// A day as the API and <input type="date"> write it (YYYY-MM-DD), in local time.
+function isoDay(day) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}`;
+}
 function setStatus(text) { $("#status").textContent = text || ""; }
 function showError(error) {
   const box = $("#error");
@@ -267,6 +272,17 @@ async function api(path, { method = "GET", body, headers = {}, raw = false } = {
   if (!response.ok) throw await apiError(response);
   if (raw || response.status === 204) return response;
   return response.json();
+}
+// A file from the API saved by the browser: fetched with the key (a plain link would go without
+// it), then handed over as a blob URL, under the server's file name when it gives one.
+async function download(path, fallbackName) {
+  const response = await api(path, { raw: true });
+  const named = (response.headers.get("Content-Disposition") || "").match(/filename="([^"]+)"/);
+  const link = h("a", { href: URL.createObjectURL(await response.blob()), download: named ? named[1] : fallbackName });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 }
 async function apiError(response) {
   let detail = response.statusText;
@@ -467,17 +483,11 @@ function renderResult(result, sessionId) {
       h("h2", { tabindex: "-1" }, t("ungrounded.title")), h("p", {}, t("ungrounded.text"))));
   } else {
     parts.push(h("h2", { tabindex: "-1" }, t("result.suggestions")));
-    parts.push(h("ol", { class: "plain suggestions" }, result.suggestions.map((s) =>
-      h("li", { class: "card suggestion" },
-        h("h3", {}, h("span", { class: "kind" }, t(`kind.${s.kind}`)), s.title),
-        h("p", {}, s.action),
-        h("p", { class: "citations" }, t("result.cites"), " ",
-          s.citations.map((id, i) => [i ? ", " : "", h("a", { href: `#/doc/${encodeURIComponent(id)}`, class: "citation" }, titleOf(result, id))]))))));
+    parts.push(h("ol", { class: "plain suggestions" }, result.suggestions.map((s) => suggestionCard(s, result, "h3"))));
   }
   if (result.didactic_questions.length) {
     parts.push(h("h2", {}, t("result.questions")));
-    parts.push(h("ul", { class: "plain questions" }, result.didactic_questions.map((q) =>
-      h("li", { class: "card" }, h("p", {}, h("strong", {}, q.text)), h("p", { class: "meta" }, `${t("result.why")}: ${q.why}`)))));
+    parts.push(h("ul", { class: "plain questions" }, result.didactic_questions.map((q) => questionCard(q))));
   }
   if (result.colleagues.length) {
     parts.push(h("h2", {}, t("result.colleagues")));
@@ -496,6 +506,20 @@ function renderResult(result, sessionId) {
   }
   if (sessionId) parts.push(feedbackForm(sessionId), lessonForm(sessionId));
   return h("div", {}, parts);
+}
+// A suggestion with links to the documents it cites; `result` holds their titles (a coaching
+// result, or a member's item in a cycle's agenda), `level` the heading that fits the page.
+function suggestionCard(suggestion, result, level) {
+  return h("li", { class: "card suggestion" },
+    h(level, {}, h("span", { class: "kind" }, t(`kind.${suggestion.kind}`)), suggestion.title),
+    h("p", {}, suggestion.action),
+    h("p", { class: "citations" }, t("result.cites"), " ",
+      suggestion.citations.map((id, i) => [i ? ", " : "", h("a", { href: `#/doc/${encodeURIComponent(id)}`, class: "citation" }, titleOf(result, id))])));
+}
+// `language`: the question's, when it may differ from the page's (a colleague's in a cycle).
+function questionCard(question, language) {
+  return h("li", { class: "card" }, h("p", {}, h("strong", { lang: language }, question.text)),
+    h("p", { class: "meta" }, `${t("result.why")}: `, h("span", { lang: language }, question.why)));
 }
 function titleOf(result, id) {
   const source = result.sources.find((s) => s.id === id) || (result.related || []).find((s) => s.id === id);
@@ -528,7 +552,9 @@ function feedbackForm(sessionId) {
     done));
 }
 
-function lessonForm(sessionId) {
+// The lesson is previewed on the session it comes from; `sendTo` is where it goes (a cycle's
+// day-4 lesson goes through the cycle).
+function lessonForm(sessionId, sendTo = `/v1/sessions/${sessionId}/lesson`) {
   const tried = h("textarea", { name: "what_tried", rows: "3", maxlength: "4000" });
   const worked = h("textarea", { name: "what_worked", rows: "3", maxlength: "4000" });
   const failed = h("textarea", { name: "what_not", rows: "3", maxlength: "4000" });
@@ -570,7 +596,7 @@ function lessonForm(sessionId) {
     showError(null);
     if (!shown) return;
     try {
-      const draft = await api(`/v1/sessions/${sessionId}/lesson`, { method: "POST", body: shown });
+      const draft = await api(sendTo, { method: "POST", body: shown });
       send.hidden = true;
       done.replaceChildren(h("p", { class: "success" }, t("lesson.sent", { id: draft.doc_id })));
     } catch (error) { showError(error); }
@@ -668,12 +694,7 @@ async function viewSession(main, id) {
 }
 async function exportSession(id) {
   try {
-    const response = await api(`/v1/sessions/${encodeURIComponent(id)}/summary`, { raw: true });
-    const blob = new Blob([await response.text()], { type: "text/markdown" });
-    const link = h("a", { href: URL.createObjectURL(blob), download: `coach-session-${id}.md` });
-    document.body.append(link);
-    link.click();
-    link.remove();
+    await download(`/v1/sessions/${encodeURIComponent(id)}/summary`, `coach-session-${id}.md`);
   } catch (error) { showError(error); }
 }
 async function deleteSession(id) {
@@ -907,17 +928,9 @@ async function viewPrivacy(main) {
   h("p", { class: "hint" }, t("privacy.shareHint")),
   h("div", { class: "actions" }, h("button", { type: "submit", class: "secondary" }, t("privacy.save"))),
   saved);
-  async function download() {
+  async function exportData() {
     showError(null);
-    try {
-      const response = await api("/v1/me/export", { raw: true });
-      const name = (response.headers.get("Content-Disposition") || "").match(/filename="([^"]+)"/);
-      const blob = new Blob([await response.text()], { type: "application/json" });
-      const link = h("a", { href: URL.createObjectURL(blob), download: name ? name[1] : "coach-my-data.json" });
-      document.body.append(link);
-      link.click();
-      link.remove();
-    } catch (error) { showError(error); }
+    try { await download("/v1/me/export", "coach-my-data.json"); } catch (error) { showError(error); }
   }
   async function forget() {
     if (!confirm(t("privacy.confirm"))) return;
@@ -931,7 +944,7 @@ async function viewPrivacy(main) {
   }
   main.replaceChildren(h("h1", {}, t("privacy.title")), h("p", {}, t("privacy.intro")), form,
     h("h2", {}, t("privacy.exportTitle")),
-    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: download }, t("privacy.export"))),
+    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: exportData }, t("privacy.export"))),
     h("h2", {}, t("privacy.deleteTitle")), h("p", {}, t("privacy.deleteIntro")),
     h("div", { class: "actions" }, h("button", { type: "button", class: "danger", onclick: forget }, t("privacy.delete"))),
     result);
@@ -958,4 +971,5 @@ async function start() {
   if (target !== (location.hash || "#/")) location.hash = target; // routes on hashchange
   else await route();
 }
-start();
+// After every deferred script has run: groups.js adds its routes and texts first.
+document.addEventListener("DOMContentLoaded", start);
