@@ -47,6 +47,10 @@ const TEXT = {
     "sessions.grounded": "onderbouwd", "sessions.ungrounded": "geen bronnen",
     "sessions.back": "Terug naar mijn sessies", "sessions.date": "Datum", "sessions.situation": "Situatie",
     "sessions.state": "Resultaat", "sessions.actions": "Acties",
+    "portfolio.title": "Portfolio",
+    "portfolio.intro": "Je talentontwikkeling over een periode: om te bewaren, af te drukken of te bespreken.",
+    "portfolio.from": "Van", "portfolio.to": "Tot en met", "portfolio.markdown": "Markdown",
+    "portfolio.html": "Afdrukbare versie", "portfolio.order": "Kies een begindatum die niet na de einddatum ligt.",
     "doc.back": "Terug", "doc.owner": "Eigenaar", "doc.team": "Team", "doc.updated": "Bijgewerkt",
     "docs.title": "Documenten", "docs.search": "Zoek in id of titel", "docs.type": "Soort",
     "docs.team": "Team", "docs.language": "Taal", "docs.status": "Status", "docs.any": "Alle",
@@ -134,6 +138,10 @@ const TEXT = {
     "sessions.grounded": "grounded", "sessions.ungrounded": "no sources",
     "sessions.back": "Back to my sessions", "sessions.date": "Date", "sessions.situation": "Situation",
     "sessions.state": "Result", "sessions.actions": "Actions",
+    "portfolio.title": "Portfolio",
+    "portfolio.intro": "Your talent development over a period: to keep, print or discuss.",
+    "portfolio.from": "From", "portfolio.to": "To (inclusive)", "portfolio.markdown": "Markdown",
+    "portfolio.html": "Printable version", "portfolio.order": "Choose a start date that is not after the end date.",
     "doc.back": "Back", "doc.owner": "Owner", "doc.team": "Team", "doc.updated": "Updated",
     "docs.title": "Documents", "docs.search": "Search id or title", "docs.type": "Type",
     "docs.team": "Team", "docs.language": "Language", "docs.status": "Status", "docs.any": "Any",
@@ -677,8 +685,40 @@ async function viewSessions(main) {
       ? h("div", { class: "table-wrap" }, h("table", {},
           h("thead", {}, h("tr", {}, ["sessions.date", "sessions.situation", "sessions.state", "sessions.actions"].map((k) => h("th", { scope: "col" }, t(k))))),
           h("tbody", {}, rows)))
-      : h("p", {}, t("sessions.none")));
+      : h("p", {}, t("sessions.none")),
+    portfolioExport());
   focusHeading(main);
+}
+// The talent development portfolio over a period, as Markdown or as a page to print.
+function portfolioExport() {
+  const today = new Date();
+  const yearAgo = new Date(today.getFullYear() - 1, today.getMonth(), today.getDate());
+  const from = h("input", { type: "date", name: "from", required: true, value: isoDay(yearAgo) });
+  const to = h("input", { type: "date", name: "to", required: true, value: isoDay(today) });
+  async function save(format, extension) {
+    showError(null);
+    setFieldError(from, "");
+    if (!from.value || !to.value || from.value > to.value) {
+      setFieldError(from, t("portfolio.order"));
+      from.focus();
+      return;
+    }
+    const query = new URLSearchParams({ from: from.value, to: to.value, format, lang: state.lang });
+    try {
+      await download(`/v1/portfolio?${query}`, `coach-portfolio-${from.value}-${to.value}.${extension}`);
+    } catch (error) {
+      showError(error);
+      const refused = error instanceof ApiError && error.errors.find((e) => e.field === "from" || e.field === "to");
+      if (refused) { const control = refused.field === "from" ? from : to; setFieldError(control, refused.message); control.focus(); }
+    }
+  }
+  return h("section", { class: "portfolio", "aria-labelledby": "portfolio-title" },
+    h("h2", { id: "portfolio-title" }, t("portfolio.title")),
+    h("p", { class: "hint" }, t("portfolio.intro")),
+    h("div", { class: "row" }, field(t("portfolio.from"), from), field(t("portfolio.to"), to)),
+    h("div", { class: "actions" },
+      h("button", { type: "button", class: "secondary", onclick: () => save("markdown", "md") }, t("portfolio.markdown")),
+      h("button", { type: "button", class: "secondary", onclick: () => save("html", "html") }, t("portfolio.html"))));
 }
 async function viewSession(main, id) {
   const stored = await api(`/v1/sessions/${encodeURIComponent(id)}`);
