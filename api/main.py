@@ -37,6 +37,7 @@ from api.routes import (
     groups,
     health,
     insights,
+    portfolio,
     privacy,
     sessions,
     web,
@@ -132,6 +133,7 @@ def create_app(settings: Settings, coach: Coach | None = None, *, local: bool = 
     for module in (web, health, coaching, sessions, drafts, groups, insights, documents, privacy):
         app.include_router(module.router)
     app.include_router(cycles.router)
+    app.include_router(portfolio.router)
     openapi.install(app)
     return app
 
