@@ -83,11 +83,15 @@ def test_a_cycle_is_planned_imported_moved_noted_and_cancelled(env: Env) -> None
         # The facilitator sees the same plan; only the proposer's own session differs.
         assert cycle["your_session_id"] is not None
         facilitator = client.get(url, headers=env.headers("gijs")).json()
-        assert facilitator == cycle | {"your_session_id": None}
+        assert facilitator == cycle | {"your_session_id": None, "my_state": "facilitator"}
+        assert cycle["my_state"] == "member"
 
         first = client.get(f"{url}/calendar.ics", headers=env.headers("pro2"))
         assert first.status_code == 200, first.text
         assert first.headers["content-type"].startswith("text/calendar")
+        assert first.headers["content-disposition"] == (
+            f'attachment; filename="vital-week-{cycle["id"]}.ics"'
+        )
         before = events(first.content)
         assert len(before) == 4
         for event in before.values():

@@ -51,6 +51,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     keys_file = root / "keys.json"
     store = KeyStore(keys_file)
     keys = {user: store.add(user, "professional") for user in ("pia", "piet", "noor")}
+    keys["lea"] = store.add("lea", "curator")  # L&D
     with running_service(root, env={"COACH_API_KEYS_FILE": str(keys_file)}) as base:
         yield Service(base, keys)
 
@@ -470,3 +471,26 @@ def test_the_portfolio_downloads_as_markdown_and_as_a_printable_page(
     ).to_be_visible()
     assert not [url for url in asked if "/v1/portfolio" in url]
     shot(page, "groups-portfolio.png")
+
+
+def test_l_and_d_sees_the_cycles_in_counts_by_team_and_no_one_by_name(
+    page: Page, service: Service
+) -> None:
+    group = group_with(service, "piet", "Warmtepompen", "noor", team="Installatie Oost")
+    proposal = {
+        "start": "2026-03-02",  # a week that has ended: completed
+        "time": "09:00",
+        "situations": [{"member": "piet", "situation": HEAT_PUMP}],
+    }
+    service.ok("piet", "POST", f"/v1/groups/{group}/cycles", json=proposal)
+    sign_in(page, service, "lea")
+    page.get_by_role("link", name="Inzichten").click()
+    expect(page.get_by_role("heading", name="Vitale weekcycli")).to_be_visible()
+    expect(page.locator("#cycle-counts")).to_contain_text("afgerond")
+    row = page.get_by_role("row").filter(has_text="Installatie Oost")
+    expect(row.get_by_role("cell")).to_have_text(["Installatie Oost", "1", "1", "0", "0"])
+    expect(page.get_by_role("heading", name="Meest geciteerd in cycli")).to_be_visible()
+    shown = page.locator("main").inner_text()
+    for private in ("Warmtepompen", "piet", "noor", HEAT_PUMP):
+        assert private not in shown
+    shot(page, "groups-insights.png")

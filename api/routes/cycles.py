@@ -104,6 +104,7 @@ class CycleOut(BaseModel):
     id: str
     group_id: str
     group_name: str
+    my_state: Literal["member", "facilitator"]  # a facilitator reads along, writes nothing
     state: Literal["planned", "cancelled"]
     completed: bool  # not cancelled, and the last meeting has ended
     sequence: int  # bumped on each move and on cancelling: the calendar file's SEQUENCE
@@ -124,6 +125,7 @@ class CycleOut(BaseModel):
                 "id": cycle.id,
                 "group_id": cycle.group.id,
                 "group_name": cycle.group.name,
+                "my_state": cycle.group.state_of(user),
                 "state": cycle.state,
                 "completed": cycle.completed,
                 "sequence": cycle.sequence,
@@ -262,7 +264,11 @@ def cycle_ics(cycle_id: str, who: Professional, svc: Svc) -> Response:
         sequence=cycle.sequence,
         cancelled=cycle.state == CANCELLED,
     )
-    return Response(body, media_type="text/calendar")
+    return Response(
+        body,
+        media_type="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="vital-week-{cycle.id}.ics"'},
+    )
 
 
 @router.post(

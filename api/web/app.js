@@ -75,6 +75,11 @@ const TEXT = {
     "insights.retrieved": "Meest gebruikte documenten", "insights.none": "Nog niets.",
     "insights.helpful": "Nuttig", "insights.nothelpful": "Niet nuttig", "insights.theme": "Thema",
     "insights.count": "Sessies",
+    "insights.cycles": "Vitale weekcycli",
+    "insights.cyclecount": "{n} cycli: {completed} afgerond, {cancelled} geannuleerd, {planned} gepland of bezig. {ungrounded} van de {situations} ingebrachte situaties vonden niets in het corpus.",
+    "insights.team": "Team", "insights.noteam": "(geen team)", "insights.cyclesn": "Cycli",
+    "insights.completed": "Afgerond", "insights.cancelled": "Geannuleerd", "insights.planned": "Gepland",
+    "insights.cycledocs": "Meest geciteerd in cycli",
     "insights.gapcount": "{n} sessies zonder bronnen. Alleen situaties van collega's die dat toestaan staan hieronder, zonder naam.",
     "privacy.title": "Mijn gegevens",
     "privacy.intro": "Wat de coach over je bewaart: je sessies met je feedback, je lessen en deze instelling.",
@@ -166,6 +171,11 @@ const TEXT = {
     "insights.retrieved": "Most used documents", "insights.none": "Nothing yet.",
     "insights.helpful": "Helpful", "insights.nothelpful": "Not helpful", "insights.theme": "Theme",
     "insights.count": "Sessions",
+    "insights.cycles": "Vital week cycles",
+    "insights.cyclecount": "{n} cycles: {completed} completed, {cancelled} cancelled, {planned} planned or under way. {ungrounded} of the {situations} situations brought found nothing in the corpus.",
+    "insights.team": "Team", "insights.noteam": "(no team)", "insights.cyclesn": "Cycles",
+    "insights.completed": "Completed", "insights.cancelled": "Cancelled", "insights.planned": "Planned",
+    "insights.cycledocs": "Most cited in cycles",
     "insights.gapcount": "{n} sessions without sources. Only situations of colleagues who allow it are listed below, without names.",
     "privacy.title": "My data",
     "privacy.intro": "What the coach keeps about you: your sessions with your feedback, your lessons and this setting.",
@@ -944,8 +954,28 @@ async function viewInsights(main) {
     data.most_retrieved_documents.length
       ? table(["docs.id", "insights.count"], data.most_retrieved_documents.map((d) =>
           h("tr", {}, h("td", {}, h("a", { href: `#/doc/${encodeURIComponent(d.id)}` }, d.id)), h("td", {}, d.sessions))))
-      : none());
+      : none(),
+    ...cycleInsights(data.cycles, table, none));
   focusHeading(main);
+}
+// Vital week cycles in counts only: by team, the documents their agendas cited, their gaps.
+function cycleInsights(cycles, table, none) {
+  return [
+    h("h2", {}, t("insights.cycles")),
+    h("p", { class: "meta", id: "cycle-counts" }, t("insights.cyclecount", {
+      n: cycles.cycles, completed: cycles.completed, cancelled: cycles.cancelled,
+      planned: cycles.planned, ungrounded: cycles.ungrounded_situations, situations: cycles.situations })),
+    cycles.by_team.length
+      ? table(["insights.team", "insights.cyclesn", "insights.completed", "insights.cancelled", "insights.planned"],
+          cycles.by_team.map((row) => h("tr", {}, h("td", {}, row.team || t("insights.noteam")), h("td", {}, row.cycles),
+            h("td", {}, row.completed), h("td", {}, row.cancelled), h("td", {}, row.planned))))
+      : none(),
+    h("h3", {}, t("insights.cycledocs")),
+    cycles.most_cited_documents.length
+      ? table(["docs.id", "insights.cyclesn"], cycles.most_cited_documents.map((d) =>
+          h("tr", {}, h("td", {}, h("a", { href: `#/doc/${encodeURIComponent(d.id)}` }, d.id)), h("td", {}, d.cycles))))
+      : none(),
+  ];
 }
 
 // ---------- everyone: my data ----------
