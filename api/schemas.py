@@ -3,11 +3,13 @@ show a domain record (a corpus document, a stored session or draft) are built fr
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -36,6 +38,19 @@ from coach.vocabulary import (
 ID_REGEX = "^[a-z0-9-]+$"
 # The furthest a list may be paged (offset); larger is a 422, not a database overflow.
 MAX_OFFSET = 1_000_000
+
+
+def iso_day(value: object) -> object:
+    """A day only as YYYY-MM-DD, as the schema says: lax pydantic would read `0` as 1970-01-01.
+    (None passes, for an optional day.)"""
+    if value is not None and not (
+        isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)
+    ):
+        raise ValueError("give a day as YYYY-MM-DD")
+    return value
+
+
+IsoDay = Annotated[date, BeforeValidator(iso_day)]
 
 
 class Input(BaseModel):

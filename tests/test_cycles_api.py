@@ -168,6 +168,8 @@ def test_only_the_groups_members_and_facilitator_see_a_cycle(env: Env) -> None:
         ({"start": "2026-02-30"}, "start"),
         ({"start": "9999-12-31"}, "start"),
         ({"holidays": ["2026-13-01"]}, "holidays"),
+        ({"start": 0}, "start"),  # not read as 1970-01-01
+        ({"holidays": [20260406]}, "holidays"),
         ({"situations": []}, "situations"),
     ],
 )

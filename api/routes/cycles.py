@@ -23,7 +23,7 @@ from api.openapi import errors
 from api.problems import Problem
 from api.routes.drafts import record_lesson_from
 from api.routes.groups import UserId, visible_group
-from api.schemas import DraftOut, Input, LessonRequest
+from api.schemas import DraftOut, Input, IsoDay, LessonRequest
 from coach.cycles.agenda import AgendaDay, MemberSituation, agenda_from_results, agenda_text
 from coach.cycles.calendar import cycle_calendar
 from coach.cycles.planning import CYCLE_DAYS, CyclePlanningError, Meeting, plan_cycle
@@ -52,15 +52,15 @@ class SituationIn(Input):
 
 
 class CycleRequest(Input):
-    start: date  # the first meeting is on this day, or the next working day
+    start: IsoDay  # the first meeting is on this day, or the next working day
     time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # HH:MM, local time
     place: str | None = Field(None, min_length=1, max_length=MAX_PLACE)
-    holidays: list[date] = Field(default_factory=list, max_length=60)
+    holidays: list[IsoDay] = Field(default_factory=list, max_length=60)
     situations: list[SituationIn] = Field(min_length=1, max_length=MAX_GROUP_SIZE)
 
 
 class MoveRequest(Input):
-    start: date
+    start: IsoDay
 
 
 class NoteRequest(Input):

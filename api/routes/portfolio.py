@@ -19,6 +19,7 @@ from api.deps import Professional, Svc
 from api.portfolio import Period, html_page, markdown, portfolio_of
 from api.problems import Problem
 from api.routes.drafts import drafts_out
+from api.schemas import iso_day
 from coach.vocabulary import Language
 
 router = APIRouter(prefix="/v1", tags=["your data"])
@@ -27,14 +28,7 @@ MEDIA = {"markdown": "text/markdown; charset=utf-8", "html": "text/html; charset
 TEXT = {"schema": {"type": "string"}}
 
 
-def _iso_day(value: object) -> object:
-    """A day only as YYYY-MM-DD, as the schema says (pydantic would read `0` as 1970-01-01)."""
-    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise ValueError("give a day as YYYY-MM-DD")
-    return value
-
-
-Day = Annotated[date | None, BeforeValidator(_iso_day)]
+Day = Annotated[date | None, BeforeValidator(iso_day)]
 
 
 def period_of(first: date | None, last: date | None, today: date) -> Period:
