@@ -27,9 +27,10 @@ from api.db import CycleStore, DraftStore, GroupStore, SessionStore
 from api.deps import ApiServices
 from api.headers import ResponseHeaders
 from api.limits import BodyLimit
-from api.problems import install
+from api.problems import OpenAIErrors, install
 from api.ratelimit import RateLimits
 from api.routes import (
+    chat,
     coaching,
     cycles,
     documents,
@@ -112,8 +113,9 @@ def _lifespan(
 
 class _App(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
-        # Outside Starlette's error middleware, so a 500 carries the headers too.
-        return ResponseHeaders(super().build_middleware_stack())
+        # Outside Starlette's error middleware, so a 500 carries the headers too (and, on the
+        # chat paths, is in OpenAI's error format like every other error there).
+        return ResponseHeaders(OpenAIErrors(super().build_middleware_stack()))
 
 
 def create_app(settings: Settings, coach: Coach | None = None, *, local: bool = False) -> FastAPI:
@@ -127,6 +129,7 @@ def create_app(settings: Settings, coach: Coach | None = None, *, local: bool = 
         strict_content_type=True,  # a body is JSON only when it says so (FastAPI >= 0.132)
     )
     install(app)
+    app.state.public_url = settings.public_url  # links in chat answers (`api.routes.chat`)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestGuard, local=local)
     app.mount("/static", StaticFiles(directory=web.WEB), name="static")
@@ -134,7 +137,9 @@ def create_app(settings: Settings, coach: Coach | None = None, *, local: bool = 
         app.include_router(module.router)
     app.include_router(cycles.router)
     app.include_router(portfolio.router)
+    app.include_router(chat.router)
     openapi.install(app)
+    chat.describe(app)
     return app
 
 

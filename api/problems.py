@@ -1,7 +1,14 @@
-"""Every error as RFC 9457 problem+json, with a message a user can act on; never a traceback."""
+"""Every error as RFC 9457 problem+json, with a message a user can act on; never a traceback.
+
+On the OpenAI-compatible paths (`/v1/models`, `/v1/chat/completions`) the same errors answer in
+OpenAI's error format instead, since that is what chat clients parse: `OpenAIErrors` rewrites a
+problem document there, whoever made it (a route, a handler below, the body limit, the request
+guard, a 500), so each error is still decided in one place and only its wording differs.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from typing import Any
@@ -9,7 +16,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from coach.errors import (
     CoachError,
@@ -157,3 +166,108 @@ def install(app: FastAPI) -> None:
         return problem_response(
             500, "the coach hit an unexpected error; it is logged. Try again, or tell the admin."
         )
+
+
+# -- the OpenAI-compatible paths -----------------------------------------------------------------
+
+
+def speaks_openai(path: str) -> bool:
+    """Whether `path` is one of the OpenAI-compatible ones, whose errors chat clients parse."""
+    return path.startswith("/v1/chat/") or path == "/v1/models" or path.startswith("/v1/models/")
+
+
+class OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class OpenAIError(BaseModel):
+    """An error as OpenAI's API words it: `type` and `code` say what kind, `message` what to do."""
+
+    error: OpenAIErrorDetail
+
+
+# The `type` and `code` of each status, as OpenAI (or, where it has none, its clients) name them.
+OPENAI_KINDS: dict[int, tuple[str, str | None]] = {
+    400: ("invalid_request_error", None),
+    401: ("authentication_error", "invalid_api_key"),
+    403: ("permission_error", "permission_denied"),
+    404: ("invalid_request_error", "not_found"),
+    405: ("invalid_request_error", "method_not_allowed"),
+    413: ("invalid_request_error", "request_too_large"),
+    415: ("invalid_request_error", "unsupported_media_type"),
+    421: ("invalid_request_error", "misdirected_request"),
+    429: ("rate_limit_error", "rate_limit_exceeded"),
+    503: ("server_error", "service_unavailable"),
+}
+
+
+def openai_error(problem: dict[str, Any]) -> tuple[int, OpenAIError]:
+    """A problem document in OpenAI's format. An invalid request (422 here) is OpenAI's 400;
+    a problem's own `code` and `param`, when it has them, say more than its status."""
+    status = int(problem.get("status", 500))
+    if status == 422:
+        status = 400
+    kind, code = OPENAI_KINDS.get(
+        status, ("server_error", None) if status >= 500 else ("invalid_request_error", None)
+    )
+    fields = [e.get("field") for e in problem.get("errors") or [] if isinstance(e, dict)]
+    detail = OpenAIErrorDetail(
+        message=str(problem.get("detail") or problem.get("title") or "error"),
+        type=kind,
+        param=problem.get("param") or next((f for f in fields if f), None),
+        code=problem.get("code", code),
+    )
+    return status, OpenAIError(error=detail)
+
+
+class OpenAIErrors:
+    """Rewrites a problem+json answer on the OpenAI-compatible paths into OpenAI's format,
+    keeping its headers (`Retry-After`, `Allow`). It wraps the whole application, so the body
+    limit's and the request guard's answers and a 500 are rewritten too (`api.main`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not speaks_openai(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        held: Message | None = None  # the start of a problem answer, until its body is whole
+        body = bytearray()
+
+        async def rewrite(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start" and _is_problem(message):
+                held = message
+                return
+            if held is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            body.extend(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            status, error = openai_error(json.loads(body))
+            data = error.model_dump_json().encode()
+            headers = [
+                (name, value)
+                for name, value in held.get("headers", [])
+                if name.lower() not in (b"content-type", b"content-length")
+            ]
+            headers += [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+            ]
+            await send({**held, "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": data})
+
+        await self.app(scope, receive, rewrite)
+
+
+def _is_problem(start: Message) -> bool:
+    return any(
+        name.lower() == b"content-type" and value.startswith(PROBLEM_JSON.encode())
+        for name, value in start.get("headers", [])
+    )

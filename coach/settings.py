@@ -122,6 +122,14 @@ class Settings(BaseSettings):
     max_pending_drafts: int = Field(
         20, ge=0, description="Lesson drafts one user may have waiting for review; 0 = no limit."
     )
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s/]+(/\S*)?$",
+        description=(
+            "The address people open the service at (e.g. https://coach.example.org), for the "
+            "links in chat answers; unset means the address each request came to."
+        ),
+    )
 
     @field_validator("cycle_time_zone")
     @classmethod
