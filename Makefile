@@ -39,7 +39,17 @@ $(PG_CTL):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null
 
-test: $(STAMP) $(CHROMIUM) $(PG_CTL)
+# The learning records' tests send xAPI statements to a real LRS: Ralph, in a venv of its own
+# (its pins differ from ours); the tests start it themselves.
+RALPH_VENV := .venv-ralph
+RALPH := $(RALPH_VENV)/bin/ralph
+
+$(RALPH):
+	$(PYTHON) -m venv $(RALPH_VENV)
+	$(RALPH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		"ralph-malph[cli,lrs]==5.1.0" requests
+
+test: $(STAMP) $(CHROMIUM) $(PG_CTL) $(RALPH)
 	$(BIN)/ruff check coach api tests bench
 	$(BIN)/ruff format --check coach api tests bench
 	$(BIN)/mypy
@@ -51,4 +61,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/index_bench.py
 
 clean:
-	rm -rf $(VENV) indexes/gen-* indexes/CURRENT
+	rm -rf $(VENV) $(RALPH_VENV) indexes/gen-* indexes/CURRENT

@@ -17,6 +17,7 @@ from fastapi import Depends, Header, Request
 from api.db import CycleStore, DraftStore, GroupStore, SessionStore
 from api.problems import Problem
 from api.ratelimit import RateLimits
+from api.xapi.statements import RecordsConfig
 from coach.engine import Coach
 from coach.ingest.curation import Curator
 from coach.keys import KeyStore, Principal
@@ -38,6 +39,7 @@ class ApiServices:
     streams: Executor  # runs the coaching of streamed requests, a bounded number at a time
     limits: RateLimits  # coaching and search requests per user per minute, in this process
     max_pending_drafts: int = 20  # lesson drafts a user may have waiting; 0 = no limit
+    records: RecordsConfig | None = None  # None: no LRS set, no learning records kept
 
 
 def get_services(request: Request) -> ApiServices:
@@ -100,10 +102,12 @@ def require_role(*allowed: Role) -> Callable[[Principal], Principal]:
 anyone = require_role("professional", "curator")
 professional = require_role("professional")
 curator = require_role("curator")
+admin = require_role("admin")
 
 Anyone = Annotated[Principal, Depends(anyone)]
 Professional = Annotated[Principal, Depends(professional)]
 CuratorRole = Annotated[Principal, Depends(curator)]
+AdminRole = Annotated[Principal, Depends(admin)]
 
 
 def coach_allowance(who: Professional, svc: Svc) -> Principal:

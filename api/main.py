@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from api import openapi
-from api.db import CycleStore, DraftStore, GroupStore, SessionStore
+from api.db import CycleStore, DraftStore, GroupStore, Outbox, SessionStore
 from api.deps import ApiServices
 from api.headers import ResponseHeaders
 from api.limits import BodyLimit
@@ -40,10 +40,14 @@ from api.routes import (
     insights,
     portfolio,
     privacy,
+    records,
     sessions,
     web,
 )
 from api.security import RequestGuard
+from api.xapi.delivery import Deliverer
+from api.xapi.recorder import LearningRecords
+from api.xapi.statements import RecordsConfig
 from coach.engine import Coach
 from coach.factory import build_indexer, build_services
 from coach.ingest.curation import Curator
@@ -76,6 +80,13 @@ async def serving(
             SessionStore, settings.sessions_url(), settings.session_retention_days
         )
         stack.callback(session_store.close)
+        learning = RecordsConfig.from_settings(settings)
+        if learning is not None:  # learning records: queued with each action, sent behind
+            key = await run_in_threadpool(Outbox(session_store).actor_key)
+            session_store.listeners.append(LearningRecords(learning, key))
+            deliverer = Deliverer(Outbox(session_store), learning)
+            deliverer.start()
+            stack.callback(deliverer.stop)  # before the database closes
         streams = ThreadPoolExecutor(max_workers=STREAM_WORKERS, thread_name_prefix="coach-stream")
 
         async def stop_streams() -> None:
@@ -96,6 +107,7 @@ async def serving(
             streams=streams,
             limits=RateLimits(settings.rate_coach_per_minute, settings.rate_search_per_minute),
             max_pending_drafts=settings.max_pending_drafts,
+            records=learning,
         )
 
 
@@ -137,6 +149,7 @@ def create_app(settings: Settings, coach: Coach | None = None, *, local: bool = 
         app.include_router(module.router)
     app.include_router(cycles.router)
     app.include_router(portfolio.router)
+    app.include_router(records.router)
     app.include_router(chat.router)
     openapi.install(app)
     chat.describe(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from coach.cycles.planning import DEFAULT_TIME_ZONE, CyclePlanningError, time_zone
@@ -130,6 +130,37 @@ class Settings(BaseSettings):
             "links in chat answers; unset means the address each request came to."
         ),
     )
+
+    lrs_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s/]+(/\S*)?$",
+        description=(
+            "The xAPI endpoint of the organisation's Learning Record Store (e.g. "
+            "https://lrs.example.org/xAPI); unset means no learning records are kept or sent."
+        ),
+    )
+    lrs_username: str | None = Field(None, description="The LRS's basic-auth user.")
+    lrs_password: SecretStr | None = Field(None, description="The LRS's basic-auth password.")
+    xapi_base_url: str = Field(
+        "http://coach.local/xapi",
+        pattern=r"^https?://[^\s/]+(/\S*)?$",
+        description=(
+            "The IRI under which learning records name activities, the coach's own verbs and "
+            "the actor's home page; stable for the life of the LRS (e.g. "
+            "https://coach.example.org/xapi)."
+        ),
+    )
+    xapi_interval_seconds: float = Field(
+        2.0, gt=0, le=3600, description="How often each worker delivers waiting learning records."
+    )
+
+    @model_validator(mode="after")
+    def _lrs_credentials(self) -> Settings:
+        if self.lrs_url and not (self.lrs_username and self.lrs_password):
+            raise ValueError(
+                "COACH_LRS_URL needs COACH_LRS_USERNAME and COACH_LRS_PASSWORD (basic auth)"
+            )
+        return self
 
     @field_validator("cycle_time_zone")
     @classmethod

@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 # command (whose index, ask, eval and serve load the model). `location` is here because it
 # starts the Chroma server through `request.getfixturevalue`, which no fixture closure shows.
 SLOW_FIXTURES = frozenset(
-    {"embedder", "multilingual", "chroma_server", "location", "run_cli", "browser"}
+    {"embedder", "multilingual", "chroma_server", "location", "run_cli", "browser", "lrs"}
 )
 # Names that load a model, start a server or a browser, or index into Chroma when called.
 SLOW_NAMES = frozenset(

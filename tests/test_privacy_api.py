@@ -40,7 +40,10 @@ def test_insights_show_situations_only_of_users_who_share_them(env: Env) -> None
         ask(client, env, "pro2", GAP_PIET)
         ask(client, env, "pro2", SITUATION)
         pia, curator = env.headers("pro"), env.headers("curator")
-        assert client.get("/v1/me/settings", headers=pia).json() == {"share_situations": False}
+        assert client.get("/v1/me/settings", headers=pia).json() == {
+            "share_situations": False,
+            "learning_records": True,
+        }
 
         hidden = client.get("/v1/insights", headers=curator).json()
         assert hidden["ungrounded"] == []  # nobody shares by default
@@ -49,9 +52,15 @@ def test_insights_show_situations_only_of_users_who_share_them(env: Env) -> None
 
         refused = client.put("/v1/me/settings", json={"share_situations": "perhaps"}, headers=pia)
         assert refused.status_code == 422
-        assert client.get("/v1/me/settings", headers=pia).json() == {"share_situations": False}
+        assert client.get("/v1/me/settings", headers=pia).json() == {
+            "share_situations": False,
+            "learning_records": True,
+        }
         turned_on = client.put("/v1/me/settings", json={"share_situations": True}, headers=pia)
-        assert turned_on.status_code == 200 and turned_on.json() == {"share_situations": True}
+        assert turned_on.status_code == 200 and turned_on.json() == {
+            "share_situations": True,
+            "learning_records": True,
+        }
 
         shown = client.get("/v1/insights", headers=curator)
         assert shown.json()["ungrounded"] == [{"situation": GAP_PIA, "language": "nl"}]
@@ -153,7 +162,10 @@ def test_a_user_exports_and_then_deletes_all_their_data(env: Env) -> None:
         assert exported.status_code == 200
         assert exported.headers["content-disposition"].startswith("attachment")
         data = exported.json()
-        assert data["user"] == "pia" and data["settings"] == {"share_situations": True}
+        assert data["user"] == "pia" and data["settings"] == {
+            "share_situations": True,
+            "learning_records": True,
+        }
         assert [(s["id"], s["helpful"], s["comment"]) for s in data["sessions"]] == [
             (session_id, True, "De taak hielp.")
         ]
@@ -169,13 +181,17 @@ def test_a_user_exports_and_then_deletes_all_their_data(env: Env) -> None:
             "drafts": 2,
             "settings": 1,
             "groups_left": 0,
+            "learning_records": 0,
             "cycle_entries": 0,
             "documents_withdrawn": 1,
         }
         assert client.get("/v1/sessions", headers=pia).json()["total"] == 0
         after = client.get("/v1/me/export", headers=pia).json()
         assert (after["sessions"], after["drafts"]) == ([], [])
-        assert after["settings"] == {"share_situations": False}
+        assert after["settings"] == {
+            "share_situations": False,
+            "learning_records": True,
+        }
         # The unpublished lesson is gone from the corpus; the approved one is the organisation's.
         assert client.get(f"/v1/documents/{pending['doc_id']}", headers=curator).status_code == 404
         assert client.get(f"/v1/sources/{approved['doc_id']}", headers=pia).status_code == 200

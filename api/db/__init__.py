@@ -5,6 +5,7 @@ URL; documents live in the corpus, not here."""
 from api.db.cycles import CycleStore
 from api.db.drafts import DraftStore, StoredDraft
 from api.db.groups import GroupStore, StoredGroup
+from api.db.outbox import Outbox, OutboxStatus
 from api.db.sessions import InsightRow, SessionStore, StoredSession
 from api.db.users import Forgotten, UserSettings, UserStore
 
@@ -14,6 +15,8 @@ __all__ = [
     "Forgotten",
     "GroupStore",
     "InsightRow",
+    "Outbox",
+    "OutboxStatus",
     "SessionStore",
     "StoredDraft",
     "StoredGroup",

@@ -26,10 +26,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from api.db.groups import FACILITATOR, MEMBER, GroupError, GroupRow, GroupStore, StoredGroup
+from api.db.learning import LearningEvent
 from api.db.sessions import SessionStore, plain_text, session_row
 from api.db.tables import Base
 from coach.cycles.agenda import Agenda, without_member
-from coach.cycles.planning import Meeting
+from coach.cycles.planning import CYCLE_DAYS, Meeting
 from coach.keys import MAX_USER_CHARS  # what a user id may be, and so what is stored
 from coach.result import CoachingResult
 
@@ -237,12 +238,29 @@ class CycleStore:
             _, group = self._visible(db, cycle_id, user, lock=True)
             if group.state_of(user) != MEMBER:
                 raise GroupError(409, "only the group's members check in")
+            self._attended(db, cycle_id, group, user, day)
             found = db.get(CheckInRow, (cycle_id, day, user))
             if found is None:
                 found = CheckInRow(cycle_id=cycle_id, day=day, user_id=user)
                 db.add(found)
             found.energy, found.shared = energy, shared
             found.word = plain_text(word) if word else None
+
+    def _attended(
+        self, db: Session, cycle_id: str, group: StoredGroup, user: str, day: int
+    ) -> None:
+        """A member's first note or check-in of a day says they took part in it (and, on the
+        last day, in the cycle): told once, before either is stored."""
+        key = (cycle_id, day, user)
+        if db.get(CycleNoteRow, key) is not None or db.get(CheckInRow, key) is not None:
+            return
+        now = datetime.now(UTC)
+        told = LearningEvent("attended_day", user, cycle_id, now, team=group.team, day=day)
+        self._sessions.learned(db, told)
+        if day == CYCLE_DAYS:
+            self._sessions.learned(
+                db, LearningEvent("completed_cycle", user, cycle_id, now, team=group.team)
+            )
 
     def for_user(self, user: str) -> list[StoredCycle]:
         """Every cycle of the groups `user` is a member or the facilitator of, newest first."""
@@ -295,6 +313,7 @@ class CycleStore:
             _, group = self._visible(db, cycle_id, user, lock=True)
             if group.state_of(user) != MEMBER:
                 raise GroupError(409, "only the group's members record notes")
+            self._attended(db, cycle_id, group, user, day)
             found = db.get(CycleNoteRow, (cycle_id, day, user))
             if found is None:
                 found = CycleNoteRow(cycle_id=cycle_id, day=day, user_id=user)

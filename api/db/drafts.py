@@ -9,6 +9,7 @@ from typing import cast
 
 from sqlalchemy import select
 
+from api.db.learning import LearningEvent
 from api.db.sessions import SessionStore
 from api.db.tables import DraftRow, Record, record_of
 from coach.vocabulary import DraftState
@@ -51,6 +52,9 @@ class DraftStore:
         )
         with self._sessions.transaction() as db:
             db.add(row)
+            self._sessions.learned(
+                db, LearningEvent("lesson_recorded", user_id, doc_id, row.created_at)
+            )
         return _draft(row)
 
     def list_for_user(self, user_id: str) -> list[StoredDraft]:
@@ -87,4 +91,7 @@ class DraftStore:
             row = db.get(DraftRow, draft_id)
             assert row is not None
             row.state, row.decided_by, row.reason = state, by, reason
+            if state == "approved":  # the author's learning, not the curator's
+                event = LearningEvent("lesson_accepted", row.user_id, row.doc_id, datetime.now(UTC))
+                self._sessions.learned(db, event)
             return _draft(row)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, ForeignKey, String, delete, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from api.db.learning import LearningEvent
 from api.db.sessions import SessionStore, plain_text
 from api.db.tables import Base
 from coach.keys import MAX_USER_CHARS  # what a user id may be, and so what is stored
@@ -87,6 +88,10 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _joined(user: str, group: GroupRow) -> LearningEvent:
+    return LearningEvent("joined_group", user, group.id, datetime.now(UTC), team=group.team)
+
+
 class GroupStore:
     def __init__(self, sessions: SessionStore) -> None:
         self._sessions = sessions
@@ -112,6 +117,7 @@ class GroupStore:
             db.add(row)
             db.flush()
             db.add(GroupMemberRow(group_id=row.id, user_id=creator, state=MEMBER))
+            self._sessions.learned(db, _joined(creator, row))
             for user in invitees:
                 db.add(
                     GroupMemberRow(group_id=row.id, user_id=user, state=INVITED, invited_by=creator)
@@ -162,6 +168,7 @@ class GroupStore:
                 raise GroupError(409, f"you have no open invitation to group {group_id}")
             member.state = MEMBER
             db.flush()
+            self._sessions.learned(db, _joined(user, row))
             return self._load(db, row)
 
     def decline(self, group_id: str, user: str) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, delete, event, func, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.db.learning import LearningEvent, Listener
 from api.db.tables import Base, Record, SessionRow, UserSettingsRow, record_of
 from coach.atomic import exclusive_lock
 from coach.result import CoachingResult
@@ -120,6 +121,7 @@ class SessionStore:
                     connection.execute(text(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})"))
                 _create_schema(connection)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.listeners: list[Listener] = []  # told of each learning event (`api.db.learning`)
         self.purge_expired()
 
     def close(self) -> None:
@@ -129,6 +131,11 @@ class SessionStore:
     def transaction(self) -> Iterator[Session]:
         with self._sessions.begin() as db:
             yield db
+
+    def learned(self, db: Session, event: LearningEvent) -> None:
+        """Tell the listeners of `event`, inside the transaction `db` that stores it."""
+        for listener in self.listeners:
+            listener(db, event)
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
@@ -142,6 +149,17 @@ class SessionStore:
         with self.transaction() as db:
             self._purge(db)
             db.add(row)
+            self.learned(
+                db,
+                LearningEvent(
+                    "asked",
+                    user_id,
+                    row.id,
+                    row.created_at,
+                    language=result.language,
+                    situation=result.situation,
+                ),
+            )
         return _stored(row)
 
     def purge_expired(self) -> int:
@@ -203,6 +221,15 @@ class SessionStore:
                 return None
             row.helpful = helpful
             row.comment = plain_text(comment) if comment is not None else None
+            event = LearningEvent(
+                "feedback",
+                user_id,
+                row.id,
+                datetime.now(UTC),
+                language=row.language,
+                helpful=helpful,
+            )
+            self.learned(db, event)
             return _stored(row)
 
     def insight_rows(self) -> list[InsightRow]:

@@ -52,6 +52,9 @@ class UserSettingsRow(Base):
 
     user_id: Mapped[str] = mapped_column(String(MAX_USER_CHARS), primary_key=True)
     share_situations: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Learning records of what they do go to the organisation's LRS unless they opt out (NULL:
+    # the default, on; a column added since, so a row made before has NULL).
+    learning_records: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -23,8 +23,12 @@ _INSERTS: dict[str, Callable[[type[UserSettingsRow]], sqlite.Insert | postgresql
 class UserSettings:
     """Off by default: nothing of a user's is shown to others until they turn it on."""
 
-    # L&D may read the situations the corpus had nothing on (without any user id)
+    # L&D may read the situations the corpus had nothing on (without any user id), and
+    # learning records may carry a situation's text
     share_situations: bool = False
+    # what they do is recorded in the organisation's LRS (when there is one): on unless they
+    # opt out
+    learning_records: bool = True
 
 
 @dataclass(frozen=True)
@@ -45,11 +49,17 @@ class UserStore:
     def settings(self, user_id: str) -> UserSettings:
         with self._sessions.transaction() as db:
             row = db.get(UserSettingsRow, user_id)
-            return UserSettings(row.share_situations) if row is not None else UserSettings()
+            if row is None:
+                return UserSettings()
+            return UserSettings(row.share_situations, row.learning_records is not False)
 
     def update(self, user_id: str, settings: UserSettings) -> UserSettings:
         """Insert or update in one statement, so two requests at once cannot both insert."""
-        values = {"share_situations": settings.share_situations, "updated_at": datetime.now(UTC)}
+        values = {
+            "share_situations": settings.share_situations,
+            "learning_records": settings.learning_records,
+            "updated_at": datetime.now(UTC),
+        }
         upsert = _INSERTS[self._sessions.engine.dialect.name](UserSettingsRow)
         statement = upsert.values(user_id=user_id, **values).on_conflict_do_update(
             index_elements=[UserSettingsRow.user_id], set_=values

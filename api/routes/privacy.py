@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, StrictBool
 
-from api.db import DraftStore, UserSettings, UserStore
+from api.db import DraftStore, Outbox, UserSettings, UserStore
 from api.db.cycles import StoredCycle
 from api.deps import Anyone, Professional, Svc
 from api.routes.drafts import drafts_out
@@ -29,11 +29,21 @@ router = APIRouter(prefix="/v1", tags=["your data"])
 
 
 class PrivacySettings(BaseModel):
-    """Off by default. `share_situations`: L&D's insights may show the text of your situations
+    """`share_situations` (off by default): L&D's insights may show the text of your situations
     that the corpus had nothing on, never with your name (counts and themes come from every
-    session either way)."""
+    session either way), and your learning records may carry a situation's text.
+    `learning_records` (on by default): what you do with the coach is recorded in the
+    organisation's Learning Record Store, when it has one (under an opaque id, not your name)."""
 
     share_situations: StrictBool  # `0` is not `false`
+    learning_records: StrictBool
+
+
+class PrivacyChange(BaseModel):
+    """What to change; a setting left out stays as it is."""
+
+    share_situations: StrictBool | None = None
+    learning_records: StrictBool | None = None
 
 
 class LessonPreview(BaseModel):
@@ -92,12 +102,15 @@ class Deleted(BaseModel):
     drafts: int
     settings: int
     groups_left: int  # a group left without members is gone, with its cycles
+    learning_records: int  # records not yet delivered to the LRS (delivered ones are its own)
     cycle_entries: int  # your notes and check-ins
     documents_withdrawn: int  # unpublished lessons removed from the corpus
 
 
 def _settings(settings: UserSettings) -> PrivacySettings:
-    return PrivacySettings(share_situations=settings.share_situations)
+    return PrivacySettings(
+        share_situations=settings.share_situations, learning_records=settings.learning_records
+    )
 
 
 @router.get("/me/settings", response_model=PrivacySettings)
@@ -107,10 +120,21 @@ def get_settings(who: Anyone, svc: Svc) -> PrivacySettings:
 
 
 @router.put("/me/settings", response_model=PrivacySettings)
-def put_settings(body: PrivacySettings, who: Anyone, svc: Svc) -> PrivacySettings:
-    """Turn sharing on or off; it applies to your earlier sessions too."""
-    chosen = UserSettings(share_situations=body.share_situations)
-    return _settings(UserStore(svc.sessions).update(who.user, chosen))
+def put_settings(body: PrivacyChange, who: Anyone, svc: Svc) -> PrivacySettings:
+    """Turn sharing on or off (it applies to your earlier sessions too), and learning records
+    (from now on: records already delivered are the LRS's; waiting ones are still sent). A
+    setting you leave out stays as it is."""
+    users = UserStore(svc.sessions)
+    now = users.settings(who.user)
+    chosen = UserSettings(
+        share_situations=_given(body.share_situations, now.share_situations),
+        learning_records=_given(body.learning_records, now.learning_records),
+    )
+    return _settings(users.update(who.user, chosen))
+
+
+def _given(value: bool | None, current: bool) -> bool:
+    return current if value is None else value
 
 
 @router.get("/me/export", response_model=MyData)
@@ -151,12 +175,14 @@ def delete_everything(who: Anyone, svc: Svc) -> Deleted:
     withdrawn = sum(withdraw_draft(svc.curator, draft.doc_id) for draft in drafts)
     entries = svc.cycles.forget(who.user)  # before leaving: the cycles are found by group
     groups = svc.groups.forget(who.user)
+    records = Outbox(svc.sessions).forget(who.user)
     forgotten = UserStore(svc.sessions).forget(who.user)
     return Deleted(
         sessions=forgotten.sessions,
         drafts=forgotten.drafts,
         settings=forgotten.settings,
         groups_left=groups,
+        learning_records=records,
         cycle_entries=entries,
         documents_withdrawn=withdrawn,
     )

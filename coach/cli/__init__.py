@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from coach.cli import ask, index, keys, lint, serve
+from coach.cli import ask, index, keys, lint, serve, xapi
 from coach.cli import eval as evaluation
 from coach.offline import offline_environment
 
@@ -24,6 +24,7 @@ app.command()(ask.ask)
 app.add_typer(keys.keys_app, name="keys")
 app.command()(serve.serve)
 app.command("eval")(evaluation.eval_command)
+app.add_typer(xapi.xapi_app, name="xapi")
 
 
 def main() -> None:
