@@ -12,6 +12,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from api.problems import speaks_openai
 from coach.keys import KeyStore
 from coach.settings import Settings
 from tests.api_support import running_service
@@ -31,9 +32,11 @@ def test_every_error_is_documented_as_problem_json(tmp_path: Path) -> None:
     schema = document(tmp_path)
     assert "Problem" in schema["components"]["schemas"]
     for path, _method, operation in operations(schema):
+        # The chat paths answer OpenAI's error format, which chat clients parse (api.problems).
+        media = "application/json" if speaks_openai(path) else "application/problem+json"
         for status, response in operation["responses"].items():
             if status.startswith(("4", "5")):
-                assert list(response["content"]) == ["application/problem+json"], (path, status)
+                assert list(response["content"]) == [media], (path, status)
 
 
 def test_operations_state_the_statuses_their_inputs_imply(tmp_path: Path) -> None:
@@ -87,6 +90,12 @@ def test_schemathesis_finds_nothing_against_a_real_server(tmp_path: Path) -> Non
                 "--seed",
                 "1",
                 "--no-color",
+                # The last member to leave a group ends it, by `POST .../leave` as issue #14 has
+                # it; in a stateful run a group made earlier may be gone when read again, which
+                # this check takes for a created resource gone missing (it knows only DELETE as
+                # removing one). `--checks all` overrides any setting in the config file.
+                "--exclude-checks",
+                "ensure_resource_availability",
             ],
             capture_output=True,
             text=True,

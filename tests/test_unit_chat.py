@@ -134,7 +134,7 @@ TIMINGS = Timings(retrieval=1, generation=1, total=2)
 def grounded(language: str = "nl") -> CoachingResult:
     return CoachingResult(
         situation="Klanten bellen opnieuw.",
-        language=language,  # type: ignore[arg-type]
+        language=language,
         grounded=True,
         suggestions=[
             Suggestion(
