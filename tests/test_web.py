@@ -218,10 +218,16 @@ def test_a_professional_shares_exports_and_deletes_their_data(
     share = page.get_by_label("L&D mag de tekst zien van mijn situaties", exact=False)
     expect(share).not_to_be_checked()  # off until the user turns it on
     assert OUT_OF_SCOPE not in service.api("curator", "GET", "/v1/insights").text
+    records = page.get_by_label("Leg vast wat ik met de coach leer", exact=False)
+    expect(records).to_be_checked()  # on until the user opts out
     share.check()
+    records.uncheck()
     page.get_by_role("button", name="Instelling opslaan").click()
     expect(page.get_by_text("Je instelling is opgeslagen.")).to_be_visible()
-    assert service.api(piet, "GET", "/v1/me/settings").json() == {"share_situations": True}
+    assert service.api(piet, "GET", "/v1/me/settings").json() == {
+        "share_situations": True,
+        "learning_records": False,
+    }
 
     curator = browser.new_context().new_page()
     try:
@@ -236,7 +242,8 @@ def test_a_professional_shares_exports_and_deletes_their_data(
     with page.expect_download() as download:
         page.get_by_role("button", name="Mijn gegevens downloaden (JSON)").click()
     data = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
-    assert data["user"] == "piet" and data["settings"] == {"share_situations": True}
+    assert data["user"] == "piet"
+    assert data["settings"] == {"share_situations": True, "learning_records": False}
     assert [s["situation"] for s in data["sessions"]] == [OUT_OF_SCOPE]
     shot(page, "my-data.png")
 
@@ -244,7 +251,10 @@ def test_a_professional_shares_exports_and_deletes_their_data(
     page.get_by_role("button", name="Al mijn gegevens verwijderen").click()
     expect(page.get_by_text("Je gegevens zijn verwijderd: 1 sessies, 0 lessen.")).to_be_visible()
     assert service.api(piet, "GET", "/v1/sessions").json()["total"] == 0
-    assert service.api(piet, "GET", "/v1/me/settings").json() == {"share_situations": False}
+    assert service.api(piet, "GET", "/v1/me/settings").json() == {
+        "share_situations": False,
+        "learning_records": True,
+    }
     assert OUT_OF_SCOPE not in service.api("curator", "GET", "/v1/insights").text
 
 

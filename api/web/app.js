@@ -85,6 +85,8 @@ const TEXT = {
     "privacy.intro": "Wat de coach over je bewaart: je sessies met je feedback, je lessen en deze instelling.",
     "privacy.share": "L&D mag de tekst zien van mijn situaties waarover de coach niets vond (zonder mijn naam)",
     "privacy.shareHint": "Uit, tenzij je het aanzet. Aantallen en thema's telt L&D altijd mee, zonder tekst.",
+    "privacy.records": "Leg vast wat ik met de coach leer in het leerregistratiesysteem (LRS) van de organisatie",
+    "privacy.recordsHint": "Aan, tenzij je het uitzet, en alleen als de organisatie een LRS heeft: onder een code, niet je naam; de tekst van een situatie alleen als je die hierboven deelt.",
     "privacy.save": "Instelling opslaan", "privacy.saved": "Je instelling is opgeslagen.",
     "privacy.exportTitle": "Alles downloaden", "privacy.export": "Mijn gegevens downloaden (JSON)",
     "privacy.deleteTitle": "Alles verwijderen",
@@ -181,6 +183,8 @@ const TEXT = {
     "privacy.intro": "What the coach keeps about you: your sessions with your feedback, your lessons and this setting.",
     "privacy.share": "L&D may read my situations the coach found nothing on (without my name)",
     "privacy.shareHint": "Off unless you turn it on. L&D always counts numbers and themes, without the text.",
+    "privacy.records": "Record what I learn with the coach in the organisation's learning record store (LRS)",
+    "privacy.recordsHint": "On unless you turn it off, and only when the organisation has an LRS: under a code, not your name; a situation's text only if you share it above.",
     "privacy.save": "Save setting", "privacy.saved": "Your setting is saved.",
     "privacy.exportTitle": "Download everything", "privacy.export": "Download my data (JSON)",
     "privacy.deleteTitle": "Delete everything",
@@ -982,6 +986,7 @@ function cycleInsights(cycles, table, none) {
 async function viewPrivacy(main) {
   const settings = await api("/v1/me/settings");
   const share = h("input", { type: "checkbox", name: "share_situations", id: "share-situations", checked: settings.share_situations });
+  const records = h("input", { type: "checkbox", name: "learning_records", id: "learning-records", checked: settings.learning_records });
   const saved = h("div", { "aria-live": "polite" });
   const result = h("div", { "aria-live": "polite" });
   const form = h("form", {
@@ -989,13 +994,15 @@ async function viewPrivacy(main) {
       event.preventDefault();
       showError(null);
       try {
-        await api("/v1/me/settings", { method: "PUT", body: { share_situations: share.checked } });
+        await api("/v1/me/settings", { method: "PUT", body: { share_situations: share.checked, learning_records: records.checked } });
         saved.replaceChildren(h("p", { class: "success" }, t("privacy.saved")));
       } catch (error) { showError(error); }
     },
   },
   h("label", { class: "radio", for: share.id }, share, t("privacy.share")),
   h("p", { class: "hint" }, t("privacy.shareHint")),
+  h("label", { class: "radio", for: records.id }, records, t("privacy.records")),
+  h("p", { class: "hint" }, t("privacy.recordsHint")),
   h("div", { class: "actions" }, h("button", { type: "submit", class: "secondary" }, t("privacy.save"))),
   saved);
   async function exportData() {
@@ -1009,6 +1016,7 @@ async function viewPrivacy(main) {
       const gone = await api("/v1/me/data", { method: "DELETE" });
       state.last = null;
       share.checked = false;
+      records.checked = true;
       result.replaceChildren(h("p", { class: "success" }, t("privacy.deleted", { sessions: gone.sessions, drafts: gone.drafts })));
     } catch (error) { showError(error); }
   }

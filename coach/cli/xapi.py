@@ -45,7 +45,8 @@ def xapi_flush() -> None:
     config = RecordsConfig.from_settings(settings)
     if config is None:
         err.print(
-            "[bold red]error:[/] no LRS is set: set COACH_LRS_URL, COACH_LRS_USERNAME and COACH_LRS_PASSWORD"
+            "[bold red]error:[/] no LRS is set: set COACH_LRS_URL, COACH_LRS_USERNAME and "
+            "COACH_LRS_PASSWORD"
         )
         raise typer.Exit(2)
     store = SessionStore(settings.sessions_url())
