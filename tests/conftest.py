@@ -26,7 +26,7 @@ from coach.offline import offline_environment
 
 offline_environment()
 
-pytest_plugins = ["tests.api_support"]
+pytest_plugins = ["tests.api_support", "tests.web_support"]
 
 REPO = Path(__file__).resolve().parents[1]
 

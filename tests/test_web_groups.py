@@ -5,24 +5,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import httpx
 import pytest
 from icalendar import Calendar
+from playwright.sync_api import Browser, Page, expect
 
 from coach.keys import KeyStore
 from tests.api_support import running_service
+from tests.web_support import guarded_page, shot
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
-
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 CALLBACKS = "Klanten bellen ons steeds opnieuw over dezelfde storing omdat niemand terugbelt."
 HEAT_PUMP = "After we install a heat pump the customer says the house stays cold."
 OUT_OF_SCOPE = "Mijn buurman maakt al weken ruzie over de schutting tussen onze tuinen."
@@ -54,62 +49,6 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     keys["lea"] = store.add("lea", "curator")  # L&D
     with running_service(root, env={"COACH_API_KEYS_FILE": str(keys_file)}) as base:
         yield Service(base, keys)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is missing: `apt-get install -y chromium` (make test does)")
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield launched
-        launched.close()
-
-
-@contextmanager
-def guarded_page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context; a request that leaves 127.0.0.1 or a script error fails the
-    test."""
-    context = browser.new_context(viewport={"width": 1100, "height": 900}, accept_downloads=True)
-    strays: list[str] = []
-
-    def guard(route: Any) -> None:
-        if urlparse(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            strays.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
-    opened = context.new_page()
-    script_errors: list[str] = []
-    opened.on("pageerror", lambda exc: script_errors.append(str(exc)))
-    yield opened
-    context.close()
-    assert not strays, f"the page reached outside: {strays}"
-    assert not script_errors, f"script errors on the page: {script_errors}"
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    with guarded_page(browser) as opened:
-        yield opened
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / name), full_page=True)
 
 
 def sign_in(page: Page, service: Service, who: str) -> None:
