@@ -279,3 +279,23 @@ def test_a_forgotten_member_is_gone_from_the_cycle_and_an_empty_group_with_it(
                     assert count == 0, table
         finally:
             store.close()
+
+
+def test_what_a_member_did_in_a_cycle_stays_theirs_after_they_leave_the_group(env: Env) -> None:
+    with env.client() as client:
+        group_id = group(client, env)
+        url = f"/v1/cycles/{propose(client, env, group_id, PAST)['id']}"
+        note = {"did": "Drie klanten teruggebeld", "noticed": "Ze waren opgelucht"}
+        client.post(f"{url}/days/3/notes", json=note, headers=as_(env, "piet"))
+        assert (
+            client.post(f"/v1/groups/{group_id}/leave", headers=as_(env, "piet")).status_code == 204
+        )
+        assert client.get(url, headers=as_(env, "piet")).status_code == 404  # not theirs to see
+        [cycle] = client.get("/v1/me/export", headers=as_(env, "piet")).json()["cycles"]
+        assert cycle["situation"] == HEAT_PUMP
+        assert [(d["day"], d["did"]) for d in cycle["days"]] == [(3, note["did"])]
+        portfolio = client.get(
+            "/v1/portfolio?from=2026-01-01&to=2026-12-31", headers=as_(env, "piet")
+        )
+        assert note["did"] in portfolio.text and "Storingen" in portfolio.text
+        assert CALLBACKS not in portfolio.text  # pia's situation is hers

@@ -133,6 +133,7 @@ def cycle(first: date, state: str = "planned", cycle_id: str = "c1") -> StoredCy
         id=cycle_id,
         group=GROUP,
         proposed_by="pia",
+        created_at=datetime(first.year, first.month, first.day, tzinfo=UTC) - timedelta(days=7),
         start=first,
         time="09:30",
         time_zone="Europe/Amsterdam",

@@ -124,6 +124,7 @@ class StoredCycle:
     id: str
     group: StoredGroup
     proposed_by: str
+    created_at: datetime
     start: date
     time: str
     time_zone: str
@@ -148,6 +149,11 @@ class StoredCycle:
     def session_of(self, user: str) -> str | None:
         """The coaching session stored for `user`'s situation in this cycle, if they bring one."""
         return next((m.session_id for m in self.agenda.members if m.member == user), None)
+
+
+def _former_group(row: GroupRow) -> StoredGroup:
+    """A group as someone outside it sees it: its name and team, none of its people."""
+    return StoredGroup(row.id, row.name, row.created_at, None, [], row.team)
 
 
 def _meetings(rows: list[list[str]], zone: str) -> tuple[Meeting, ...]:
@@ -263,9 +269,25 @@ class CycleStore:
             )
 
     def for_user(self, user: str) -> list[StoredCycle]:
-        """Every cycle of the groups `user` is a member or the facilitator of, newest first."""
+        """Every cycle of the groups `user` is a member or the facilitator of, and every cycle
+        they wrote a note or checked in on (also of a group they left since: what they did
+        there is theirs), newest first."""
         mine = [g for g in self._groups.mine(user) if g.state_of(user) in (MEMBER, FACILITATOR)]
-        return self._of_groups(mine)
+        found = {cycle.id: cycle for cycle in self._of_groups(mine)}
+        with self._sessions.transaction() as db:
+            took_part = (
+                select(CycleNoteRow.cycle_id)
+                .where(CycleNoteRow.user_id == user)
+                .union(select(CheckInRow.cycle_id).where(CheckInRow.user_id == user))
+            )
+            rows = db.execute(
+                select(CycleRow, GroupRow)
+                .join(GroupRow)
+                .where(CycleRow.id.in_(took_part), CycleRow.id.not_in(list(found)))
+            ).all()
+            for row, group_row in rows:
+                found[row.id] = self._load(db, row, _former_group(group_row))
+        return sorted(found.values(), key=lambda c: (c.created_at, c.id), reverse=True)
 
     def of_group(self, group: StoredGroup) -> list[StoredCycle]:
         """The group's cycles, newest first (the caller checked who may see the group)."""
@@ -285,11 +307,7 @@ class CycleStore:
         """Every cycle with its group's team, for counts that name no one (insights)."""
         with self._sessions.transaction() as db:
             rows = db.execute(select(CycleRow, GroupRow).join(GroupRow)).all()
-            found = []
-            for row, group_row in rows:
-                group = StoredGroup(group_row.id, group_row.name, group_row.created_at, None, [])
-                found.append((self._load(db, row, group), group_row.team))
-            return found
+            return [(self._load(db, row, _former_group(g)), g.team) for row, g in rows]
 
     def forget(self, user: str) -> int:
         """Everything of `user` in any cycle: their notes and check-ins, their situation and
@@ -341,6 +359,7 @@ class CycleStore:
             id=row.id,
             group=group,
             proposed_by=row.proposed_by,
+            created_at=row.created_at.replace(tzinfo=row.created_at.tzinfo or UTC),
             start=row.start,
             time=row.time,
             time_zone=row.time_zone,

@@ -142,9 +142,15 @@ class SessionStore:
             connection.execute(text("SELECT 1"))
 
     def add(
-        self, user_id: str, result: CoachingResult, *, at: datetime | None = None
+        self,
+        user_id: str,
+        result: CoachingResult,
+        *,
+        at: datetime | None = None,
+        team: str | None = None,
     ) -> StoredSession:
-        """Store a session (made now, or `at`), after deleting those past the retention."""
+        """Store a session (made now, or `at`), after deleting those past the retention; `team`:
+        the team the user asked within (a filter), for the learning record's context."""
         row = session_row(user_id, result, at)
         with self.transaction() as db:
             self._purge(db)
@@ -157,6 +163,7 @@ class SessionStore:
                     row.id,
                     row.created_at,
                     language=result.language,
+                    team=team,
                     situation=result.situation,
                 ),
             )

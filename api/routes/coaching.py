@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import threading
 from collections.abc import AsyncIterator
@@ -54,7 +55,9 @@ async def coach_endpoint(
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
     result = await run_in_threadpool(svc.coach.ask, body.situation, filters, body.k)
-    stored = await run_in_threadpool(svc.sessions.add, who.user, result)
+    stored = await run_in_threadpool(
+        functools.partial(svc.sessions.add, who.user, result, team=body.team)
+    )
     return JSONResponse(
         result.model_dump(mode="json"),
         headers={"Location": f"/v1/sessions/{stored.id}", "X-Session-Id": stored.id},
@@ -87,7 +90,7 @@ async def _stream(
             result = svc.coach.ask(body.situation, filters, body.k, progress=stage)
             if gone.is_set():
                 return
-            stored = svc.sessions.add(who.user, result)
+            stored = svc.sessions.add(who.user, result, team=body.team)
             emit("result", {**result.model_dump(mode="json"), "session_id": stored.id})
         except _ClientGone:
             return
