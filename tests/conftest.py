@@ -53,6 +53,8 @@ SLOW_NAMES = frozenset(
         "Indexer",
         "ChunkStore",
         "open_writer",
+        "open_index",
+        "LayeredStore",
         "indexed_coach",
         "running_service",
         "running_chroma",

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from coach.index.embedders import Embedder
 from coach.index.indexer import Indexer
+from coach.index.layers import LayeredStore, open_index
 from coach.index.records import StoreLocation
 from coach.index.store import ChunkStore
 from tests.conftest import CorpusBuilder
@@ -103,7 +104,7 @@ def _env_for(location: StoreLocation) -> dict[str, str]:
     return env
 
 
-def _variants(store: ChunkStore) -> dict[str, str]:
+def _variants(store: ChunkStore | LayeredStore) -> dict[str, str]:
     return {
         chunk.doc_id: ("twee" if "twee" in chunk.text else "een")
         for chunk in store.get_chunks(where={"heading_path": "Variant"})
@@ -131,7 +132,7 @@ def test_killed_run_never_shows_half_documents_and_is_repaired(
     process.send_signal(signal.SIGKILL)
     assert process.wait(timeout=30) == -signal.SIGKILL, process.stderr.read()
 
-    store = ChunkStore.open(location, embedder.name, embedder.dimension)
+    store = open_index(location, embedder.name, embedder.dimension)
     consistent_view = _variants(store)
     assert len(consistent_view) == 150
     if location.host:
@@ -150,7 +151,7 @@ def test_killed_run_never_shows_half_documents_and_is_repaired(
 
     report = Indexer(embedder, location).run(corpus.root)
     assert report.updated
-    store = ChunkStore.open(location, embedder.name, embedder.dimension)
+    store = open_index(location, embedder.name, embedder.dimension)
     consistent(store)
     assert set(_variants(store).values()) == {"twee"} and len(_variants(store)) == 150
     store.close()

@@ -9,6 +9,7 @@ import pytest
 from coach.errors import CorpusError, IndexMismatchError, IndexNotFoundError
 from coach.index.embedders import Embedder
 from coach.index.indexer import Indexer
+from coach.index.layers import LayeredStore, open_index
 from coach.index.records import StoreLocation
 from coach.index.store import ChunkStore
 from coach.ingest.advice import ITEM_RECORD
@@ -56,11 +57,11 @@ def indexed_corpus(corpus: CorpusBuilder, embedder: Embedder, location: StoreLoc
     return indexer
 
 
-def indexed(store: ChunkStore) -> dict[str, str]:
+def indexed(store: ChunkStore | LayeredStore) -> dict[str, str]:
     return {doc_id: entry.content_hash for doc_id, entry in store.manifest().items()}
 
 
-def consistent(store: ChunkStore) -> None:
+def consistent(store: ChunkStore | LayeredStore) -> None:
     """Every committed document has exactly its own chunks, and nothing else is stored."""
     manifest = store.manifest()
     chunks = store.get_chunks()
@@ -209,7 +210,7 @@ def test_strict_refuses_the_whole_run(
         indexer.run(corpus.root, strict=True)
     assert [problem.rule for problem in caught.value.problems] == ["front-matter"]
     with pytest.raises(IndexNotFoundError):
-        ChunkStore.open(location, embedder.name, embedder.dimension)
+        open_index(location, embedder.name, embedder.dimension)
 
 
 def test_index_refuses_another_embedder(
@@ -218,9 +219,9 @@ def test_index_refuses_another_embedder(
     build(corpus)
     Indexer(embedder, location).run(corpus.root)
     with pytest.raises(IndexMismatchError, match="coach index --rebuild"):
-        ChunkStore.open(location, "sentence-transformers:other-model", embedder.dimension)
+        open_index(location, "sentence-transformers:other-model", embedder.dimension)
     with pytest.raises(IndexMismatchError):
-        ChunkStore.open(location, embedder.name, 768)
+        open_index(location, embedder.name, 768)
 
 
 def test_rebuild_starts_from_scratch(
@@ -234,7 +235,7 @@ def test_rebuild_starts_from_scratch(
 
 def test_missing_index_names_the_command(embedder: Embedder, location: StoreLocation) -> None:
     with pytest.raises(IndexNotFoundError, match="coach index"):
-        ChunkStore.open(location, embedder.name, embedder.dimension)
+        open_index(location, embedder.name, embedder.dimension)
 
 
 def test_chunks_fit_the_model(
@@ -270,7 +271,7 @@ def test_advice_items_are_stored_once_each_even_where_chunks_overlap(
     )
     corpus.write("proc-lang", f"Een lange procedure.\n\n## Stappen\n{steps}\n", type_="procedure")
     Indexer(embedder, location).run(corpus.root)
-    store = ChunkStore.open(location, embedder.name, embedder.dimension)
+    store = open_index(location, embedder.name, embedder.dimension)
     records = store.get_chunks(where={"doc_id": "proc-lang"})
     chunks = [r for r in records if r.metadata.get("record") != ITEM_RECORD]
     items = [r for r in records if r.metadata.get("record") == ITEM_RECORD]

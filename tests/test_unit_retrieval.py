@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from coach.index.layers import LayeredStore
 from coach.index.protocol import SearchableStore
 from coach.index.store import ChunkStore
 from coach.ingest.corpus import Document
@@ -34,6 +35,11 @@ def retriever(request: pytest.FixtureRequest, store: InMemoryStore) -> Retriever
     return Retriever(
         EMBEDDER, MEMORY_LOCATION, memory_chunks=PATHS[request.param], open_store=lambda: store
     )
+
+
+def _layered_store_is_searchable(store: LayeredStore) -> SearchableStore:
+    """Not a test: mypy checks here that LayeredStore satisfies the retriever's store protocol."""
+    return store
 
 
 def _chunk_store_is_searchable(store: ChunkStore) -> SearchableStore:

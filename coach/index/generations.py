@@ -1,10 +1,16 @@
-"""Generations of the embedded index: a write happens on a copy, published by one atomic rename.
+"""Segments of the embedded index: a writer adds a small new segment and publishes the list of
+segments by one atomic rename; published segments are never written again.
 
 Chroma's embedded storage is not crash-safe: a process killed mid-write can leave its vector
-index disagreeing with its metadata ("Error finding id"). So a writer never touches the
-published generation. It copies it, changes the copy, closes it, flushes it to disk, then
-switches `CURRENT` to it with an atomic rename. A crash at any point leaves `CURRENT` naming an
-intact generation; the orphaned copy is removed by the next writer.
+index disagreeing with its metadata ("Error finding id"). So a writer never touches a published
+segment. It writes what it changes into a new segment folder (its own Chroma database), closes
+it, flushes it to disk, then replaces `CURRENT`, the list of published segments (oldest first,
+one name a line), with an atomic rename. A crash at any point leaves `CURRENT` naming intact
+segments; the orphaned folder is removed by the next writer. A writing run so costs what it
+changes, not what the index holds (`coach.index.layers` reads the segments as one index, and
+merges them now and then).
+
+An index written before segments existed is a `CURRENT` naming one folder: a one-segment list.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,19 +31,29 @@ _LOCK = ".write.lock"
 
 
 class Generations:
-    """The generation folders under one index root and the pointer to the published one."""
+    """The segment folders under one index root and the list of the published ones."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def current(self) -> Path | None:
-        """The published generation, or None when nothing was ever published."""
+    def segments(self) -> list[Path]:
+        """The published segments, oldest first; empty when nothing was ever published."""
         try:
-            name = (self.root / CURRENT).read_text(encoding="utf-8").strip()
+            names = (self.root / CURRENT).read_text(encoding="utf-8").split()
         except FileNotFoundError:
-            return None
-        path = self.root / name
-        return path if name.startswith(_PREFIX) and path.is_dir() else None
+            return []
+        paths = [self.root / name for name in names]
+        if not names or not all(
+            name.startswith(_PREFIX) and path.is_dir()
+            for name, path in zip(names, paths, strict=True)
+        ):
+            return []
+        return paths
+
+    def current(self) -> Path | None:
+        """The newest published segment (None when nothing was ever published)."""
+        found = self.segments()
+        return found[-1] if found else None
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -52,34 +68,36 @@ class Generations:
         with exclusive_lock(self.root / _LOCK):
             yield
 
-    def stage(self, fresh: bool) -> Path:
-        """A new generation folder: a copy of the published one, or empty when `fresh`."""
+    def stage(self) -> Path:
+        """A new, empty segment folder."""
         staged = self.root / f"{_PREFIX}{time.time_ns()}"
-        source = None if fresh else self.current()
-        if source is None:
-            staged.mkdir(parents=True)
-        else:
-            shutil.copytree(source, staged)
+        staged.mkdir(parents=True)
         return staged
 
-    def publish(self, staged: Path) -> None:
-        """Flush `staged` to disk and make it the published generation, atomically."""
-        for folder, _dirs, files in os.walk(staged):
-            for name in files:
-                fsync_path(Path(folder) / name)
-            fsync_path(Path(folder))
-        write_atomic(self.root / CURRENT, (staged.name + "\n").encode())
+    def publish(self, segments: Sequence[Path]) -> None:
+        """Flush the new folders among `segments` to disk and make the list the published
+        index, atomically."""
+        published = set(self.segments())
+        for segment in segments:
+            if segment in published:
+                continue  # published before: flushed then, never written since
+            for folder, _dirs, files in os.walk(segment):
+                for name in files:
+                    fsync_path(Path(folder) / name)
+                fsync_path(Path(folder))
+        listing = "".join(f"{segment.name}\n" for segment in segments)
+        write_atomic(self.root / CURRENT, listing.encode())
 
     def discard(self, staged: Path) -> None:
         shutil.rmtree(staged, ignore_errors=True)
 
-    def prune(self, keep_previous: Path | None) -> None:
-        """Remove every generation but the published one and `keep_previous`.
+    def prune(self, keep_previous: Sequence[Path]) -> None:
+        """Remove every segment but the published ones and `keep_previous`.
 
-        The previous one stays for a reader that opened it just before the switch; orphans of
-        crashed writers go.
+        The previous list stays for a reader that opened it just before the switch; orphans of
+        crashed writers and segments merged away before that go.
         """
-        current = self.current()
+        keep = {*self.segments(), *keep_previous}
         for path in self.root.glob(f"{_PREFIX}*"):
-            if path.is_dir() and path not in (current, keep_previous):
+            if path.is_dir() and path not in keep:
                 shutil.rmtree(path, ignore_errors=True)

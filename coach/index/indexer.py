@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from coach.errors import CorpusError, IndexNotFoundError, Problem
 from coach.index.embedders import Embedder
+from coach.index.layers import LayeredStore, open_index, open_writer
 from coach.index.protocol import ChunkWriter
 from coach.index.records import (
     ChunkRecord,
@@ -21,7 +22,7 @@ from coach.index.records import (
     chunk_id,
     document_metadata,
 )
-from coach.index.store import ChunkStore, open_writer
+from coach.index.store import ChunkStore
 from coach.ingest.advice import ITEM_INDEX, ITEM_RECORD, advice_items, markdown_sections
 from coach.ingest.chunking import Chunker, embedding_text
 from coach.ingest.corpus import CorpusScan, Document, scan_corpus
@@ -135,9 +136,9 @@ class Indexer:
         max_tokens = min(chunk_tokens, embedder.max_tokens) if chunk_tokens else embedder.max_tokens
         self.chunker = Chunker(embedder.tokenize, max_tokens)
 
-    def open_store(self) -> ChunkStore:
+    def open_store(self) -> ChunkStore | LayeredStore:
         """The published index, for reading."""
-        return ChunkStore.open(self.location, self.embedder.name, self.embedder.dimension)
+        return open_index(self.location, self.embedder.name, self.embedder.dimension)
 
     def run(
         self,
@@ -273,7 +274,7 @@ class _Plan:
         )
 
 
-def _plan(store: ChunkStore, scan: CorpusScan) -> _Plan:
+def _plan(store: ChunkStore | LayeredStore, scan: CorpusScan) -> _Plan:
     manifest = store.manifest()
     repair = store.chunk_count() != sum(entry.n_chunks for entry in manifest.values())
     # An invalid file keeps its last good version in the index: a typo must not make a

@@ -1,4 +1,5 @@
-"""The Chroma store: chunk vectors plus a manifest of committed documents.
+"""The Chroma store: chunk vectors plus a manifest of committed documents, in one Chroma
+database (a Chroma server's collections, or one segment of the embedded index).
 
 A document's chunks become visible only when its manifest entry names their version (content
 hash). Chunks are written first, the manifest entry second, old chunks removed last, so a run
@@ -8,8 +9,7 @@ killed at any point leaves every query seeing whole documents, and the next run 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,47 +28,8 @@ _MANIFEST_SUFFIX = "-manifest"
 _REVISION_ID = "~revision"
 
 
-@contextmanager
-def open_writer(
-    location: StoreLocation, embedder: str, dimension: int, rebuild: bool = False
-) -> Iterator[ChunkStore]:
-    """The index opened for writing, created for this embedder when there is none.
-
-    Embedded: the writer works on a staged copy that is published only when the block ends
-    without error and something changed. Server: writes go straight to the server, and the
-    manifest keeps half-written documents invisible.
-    """
-    if location.host:
-        client = open_client(location)
-        try:
-            if rebuild:
-                _drop_collections(location, client)
-            yield ChunkStore._create(location, client, embedder, dimension)
-        finally:
-            close_client(client)
-        return
-    assert location.path is not None
-    generations = Generations(location.path)
-    with generations.writing():
-        previous = generations.current()
-        staged = generations.stage(fresh=rebuild)
-        client = open_client(location, staged)
-        published = False
-        try:
-            store = ChunkStore._create(location, client, embedder, dimension)
-            yield store
-            close_client(client)
-            if store.modified or previous is None:
-                generations.publish(staged)
-                published = True
-                generations.prune(keep_previous=previous)
-        finally:
-            close_client(client)
-            if not published:
-                generations.discard(staged)
-
-
-def _drop_collections(location: StoreLocation, client: Any) -> None:
+def drop_collections(location: StoreLocation, client: Any) -> None:
+    """Remove the chunk collection and its manifest (a rebuild on a Chroma server)."""
     names = (location.collection, location.collection + _MANIFEST_SUFFIX)
     existing = guarded(location, lambda: {c.name for c in client.list_collections()})
     for name in names:
@@ -96,16 +57,12 @@ class ChunkStore:
         self._opened_revision = ""
 
     @classmethod
-    def open(cls, location: StoreLocation, embedder: str, dimension: int) -> ChunkStore:
-        """Open the published index for reading; it must have been built by this embedder."""
-        folder = None
-        if not location.host:
-            assert location.path is not None
-            folder = Generations(location.path).current()
-            if folder is None:
-                raise IndexNotFoundError(
-                    f"no index in the {location.describe()}; build it with `coach index`"
-                )
+    def open(
+        cls, location: StoreLocation, embedder: str, dimension: int, folder: Path | None = None
+    ) -> ChunkStore:
+        """Open for reading: the Chroma server's collections, or one segment folder of the
+        embedded index (`coach.index.layers.open_index` opens the embedded index as a whole).
+        It must have been built by this embedder."""
         client = open_client(location, folder)
         try:
             chunks = guarded(location, lambda: client.get_collection(location.collection))
@@ -125,6 +82,13 @@ class ChunkStore:
             store.close()
             raise
         return store
+
+    @classmethod
+    def create(
+        cls, location: StoreLocation, client: Any, embedder: str, dimension: int
+    ) -> ChunkStore:
+        """The collections in `client`, made for this embedder when they are not there."""
+        return cls._create(location, client, embedder, dimension)
 
     @classmethod
     def _create(
@@ -186,7 +150,7 @@ class ChunkStore:
         published, or a writer changed the server's collections)."""
         if self._folder is not None:
             assert self.location.path is not None
-            return Generations(self.location.path).current() != self._folder
+            return Generations(self.location.path).segments() != [self._folder]
         return self.revision() != self._opened_revision
 
     def _touch(self) -> None:
@@ -265,8 +229,14 @@ class ChunkStore:
             self.drop_stale_chunks(doc_id, keep_hash=None)
 
     def chunk_count(self) -> int:
+        """How many chunks are stored (committed or not)."""
         count: int = guarded(self.location, self._chunks.count)
         return count
+
+    @property
+    def folder(self) -> Path | None:
+        """The embedded segment this store is, or None on a Chroma server."""
+        return self._folder
 
     def sweep(self, manifest: dict[str, ManifestEntry]) -> int:
         """Delete every chunk that no committed version owns (left by an interrupted run)."""

@@ -11,9 +11,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from coach.index.embedders import Embedder
+from coach.index.layers import open_index
 from coach.index.protocol import SearchableStore
 from coach.index.records import ChunkHit, ChunkMetadata, StoreLocation
-from coach.index.store import ChunkStore
 from coach.ingest.advice import ITEM_RECORD
 from coach.retrieve.filters import Filters
 from coach.retrieve.fusion import MODES, Fusion, Mode
@@ -63,7 +63,7 @@ class Retriever:
     """Searches one index. It notices when the index was rewritten (a new generation, or a
     writer on the server) and reloads, so BM25 is never stale.
 
-    The index is `ChunkStore.open(location, ...)` unless `open_store` is given: then that opens
+    The index is `open_index(location, ...)` unless `open_store` is given: then that opens
     it (tests pass an in-memory store, coach.testing)."""
 
     def __init__(
@@ -104,7 +104,7 @@ class Retriever:
             self._store = None
 
     def _open_chunk_store(self) -> SearchableStore:
-        return ChunkStore.open(self.location, self.embedder.name, self.embedder.dimension)
+        return open_index(self.location, self.embedder.name, self.embedder.dimension)
 
     def store(self) -> SearchableStore:
         """The current index, reopened (and BM25 rebuilt) when it changed since last time."""

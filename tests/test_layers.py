@@ -1,0 +1,187 @@
+"""The embedded index in segments: a writing run adds a segment holding only what it changed
+and never writes a published one; readers see each document once, in its newest version;
+removed documents stay gone; segments are merged when they pile up or outweigh the base, with
+the same index afterwards; a reader reads a published segment's vectors once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from coach.index import layers
+from coach.index.embedders import Embedder
+from coach.index.generations import Generations
+from coach.index.indexer import Indexer
+from coach.index.layers import LayeredStore, open_index
+from coach.index.records import StoreLocation
+from coach.index.store import ChunkStore
+from tests.conftest import CorpusBuilder
+from tests.test_indexing import consistent
+
+STEPS = "## Stappen\n1. Bel de klant terug binnen {n} uur.\n2. Noteer het in TOPdesk.\n"
+
+
+def write_corpus(corpus: CorpusBuilder, documents: int) -> None:
+    for number in range(documents):
+        corpus.write(f"proc-{number:03d}", STEPS.format(n=number), title=f"Procedure {number}")
+
+
+@pytest.fixture
+def location(tmp_path: Path) -> StoreLocation:
+    return StoreLocation(collection="coach", path=tmp_path / "index")
+
+
+def segments(location: StoreLocation) -> list[Path]:
+    assert location.path is not None
+    return Generations(location.path).segments()
+
+
+def opened(location: StoreLocation, embedder: Embedder) -> LayeredStore:
+    store = open_index(location, embedder.name, embedder.dimension)
+    assert isinstance(store, LayeredStore)
+    return store
+
+
+def held(location: StoreLocation, embedder: Embedder, folder: Path) -> dict[str, object]:
+    """What one segment holds: its manifest and chunk ids. (Its files are no measure: Chroma
+    rewrites some of them whenever a reader opens the database, as it always did.)"""
+    store = ChunkStore.open(location, embedder.name, embedder.dimension, folder)
+    try:
+        return {"manifest": store.manifest(), "chunks": sorted(h.id for h in store.get_chunks())}
+    finally:
+        store.close()
+
+
+def size(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def test_a_change_adds_a_segment_with_only_that_document_and_leaves_the_base_alone(
+    corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation
+) -> None:
+    write_corpus(corpus, 30)
+    indexer = Indexer(embedder, location)
+    indexer.run(corpus.root)
+    [base] = segments(location)
+    before = held(location, embedder, base)
+
+    corpus.write("proc-007", STEPS.format(n="zeven") + "3. Bel ook de monteur.\n", title="Zeven")
+    assert indexer.run(corpus.root).updated == ["proc-007"]
+    now = segments(location)
+    assert now[0] == base and len(now) == 2
+    assert held(location, embedder, base) == before  # the published segment was not written
+    assert size(now[1]) < size(base) / 2  # the run wrote one document, not a copy of all
+    store = opened(location, embedder)
+    try:
+        newest = store.segments[-1]
+        assert set(newest.manifest()) == {"proc-007"}
+        assert newest.chunk_count() == store.manifest()["proc-007"].n_chunks
+        consistent(store)  # every document once, with exactly its own chunks
+        texts = [hit.text for hit in store.get_chunks({"doc_id": "proc-007"})]
+        assert any("monteur" in text for text in texts)
+        assert not any("binnen 7 uur" in text for text in texts)
+        hits, matrix = store.snapshot()
+        assert len(hits) == matrix.shape[0] == store.chunk_count()
+        assert len({hit.id for hit in hits}) == len(hits)
+    finally:
+        store.close()
+
+
+def test_a_version_that_comes_back_and_a_removed_document_are_seen_once_and_gone(
+    corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation
+) -> None:
+    write_corpus(corpus, 10)
+    indexer = Indexer(embedder, location)
+    indexer.run(corpus.root)
+    original = (corpus.root / "docs" / "proc-003.md").read_text(encoding="utf-8")
+    corpus.write("proc-003", "## Anders\nEen andere tekst.\n", title="Procedure 3")
+    indexer.run(corpus.root)
+    (corpus.root / "docs" / "proc-003.md").write_text(original, encoding="utf-8")
+    indexer.run(corpus.root)  # back to the version the base holds: a third segment has it
+    (corpus.root / "docs" / "proc-005.md").unlink()
+    assert indexer.run(corpus.root).removed == ["proc-005"]
+    assert len(segments(location)) == 4
+
+    store = opened(location, embedder)
+    try:
+        consistent(store)
+        assert "proc-005" not in store.manifest()
+        assert store.get_chunks({"doc_id": "proc-005"}) == []
+        query = embedder.embed_query("Bel de klant terug binnen 3 uur")
+        hits = store.query(query, k=20)
+        assert "proc-005" not in {hit.doc_id for hit in hits}
+        assert len({hit.id for hit in hits}) == len(hits)  # no record twice
+        version = store.manifest()["proc-003"].content_hash
+        assert {h.metadata["content_hash"] for h in hits if h.doc_id == "proc-003"} == {version}
+        assert [h.distance for h in hits] == sorted(h.distance for h in hits)
+    finally:
+        store.close()
+    assert indexer.run(corpus.root).chunks_embedded == 0  # nothing left to do
+
+
+def test_segments_are_merged_when_they_pile_up_or_outweigh_the_base(
+    corpus: CorpusBuilder,
+    embedder: Embedder,
+    location: StoreLocation,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(layers, "MAX_SEGMENTS", 3)
+    write_corpus(corpus, 40)
+    indexer = Indexer(embedder, location)
+    indexer.run(corpus.root)
+    base = segments(location)[0]
+    for number in range(4):  # four small changes: past three segments the newer ones merge
+        corpus.write(f"proc-{number:03d}", STEPS.format(n=f"v{number}"), title="Nieuw")
+        indexer.run(corpus.root)
+    (corpus.root / "docs" / "proc-039.md").unlink()
+    indexer.run(corpus.root)
+    now = segments(location)
+    assert now[0] == base and len(now) <= 3
+    store = opened(location, embedder)
+    try:
+        consistent(store)
+        manifest = store.manifest()
+        assert len(manifest) == 39 and "proc-039" not in manifest
+        merged = {doc for segment in store.segments[1:] for doc in segment.manifest()}
+        assert {"proc-000", "proc-001", "proc-002", "proc-003"} <= merged
+    finally:
+        store.close()
+
+    for number in range(10, 30):  # half the base changes: all of it becomes one new base
+        corpus.write(f"proc-{number:03d}", STEPS.format(n=f"w{number}"), title="Anders")
+    indexer.run(corpus.root)
+    [single] = segments(location)
+    assert single != base
+    store = opened(location, embedder)
+    try:
+        consistent(store)
+        assert len(store.manifest()) == 39
+        assert all(entry.content_hash for entry in store.manifest().values())  # no tombstones
+    finally:
+        store.close()
+    assert location.path is not None
+    assert len(list(location.path.glob("gen-*"))) <= 1 + len(now)  # merged-away ones pruned
+
+
+def test_a_reader_reads_a_published_segments_vectors_once(
+    corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation
+) -> None:
+    write_corpus(corpus, 20)
+    indexer = Indexer(embedder, location)
+    indexer.run(corpus.root)
+    first = opened(location, embedder)
+    first.snapshot()
+    first.close()
+    [base] = segments(location)
+    cached = layers._snapshots[base]
+    corpus.write("proc-001", STEPS.format(n="een"), title="Een")
+    indexer.run(corpus.root)
+    again = opened(location, embedder)
+    try:
+        hits, _matrix = again.snapshot()
+        assert layers._snapshots[base] is cached  # the base was not read again
+        assert len(hits) == again.chunk_count()
+        assert any("binnen een uur" in hit.text for hit in hits)
+    finally:
+        again.close()
