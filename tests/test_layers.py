@@ -5,6 +5,8 @@ the same index afterwards; a reader reads a published segment's vectors once."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -185,3 +187,20 @@ def test_a_reader_reads_a_published_segments_vectors_once(
         assert any("binnen een uur" in hit.text for hit in hits)
     finally:
         again.close()
+
+
+def test_a_run_parses_only_the_files_that_changed_since_the_last(
+    corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation
+) -> None:
+    write_corpus(corpus, 20)
+    for path in corpus.root.rglob("*.md"):  # settled: older than a timestamp tick can hide
+        os.utime(path, ns=(time.time_ns() - 10**10, time.time_ns() - 10**10))
+    indexer = Indexer(embedder, location)
+    indexer.run(corpus.root)
+    reader = indexer.reader(corpus.root)
+    assert reader.parsed == 20
+    assert indexer.run(corpus.root).chunks_embedded == 0
+    assert reader.parsed == 20  # nothing changed: nothing parsed again
+    corpus.write("proc-004", STEPS.format(n="vier"), title="Vier")
+    assert indexer.run(corpus.root).updated == ["proc-004"]
+    assert reader.parsed == 21

@@ -25,7 +25,8 @@ from coach.index.records import (
 from coach.index.store import ChunkStore
 from coach.ingest.advice import ITEM_INDEX, ITEM_RECORD, advice_items, markdown_sections
 from coach.ingest.chunking import Chunker, embedding_text
-from coach.ingest.corpus import CorpusScan, Document, scan_corpus
+from coach.ingest.corpus import CorpusScan, Document
+from coach.ingest.reader import CorpusReader
 
 # Documents are embedded in groups of about this many chunks: large enough for the model to
 # sort a group by length and batch it with little padding, small enough that an interrupted
@@ -135,6 +136,14 @@ class Indexer:
         self.group_chunks = group_chunks
         max_tokens = min(chunk_tokens, embedder.max_tokens) if chunk_tokens else embedder.max_tokens
         self.chunker = Chunker(embedder.tokenize, max_tokens)
+        self._readers: dict[Path, CorpusReader] = {}
+
+    def reader(self, corpus_dir: Path) -> CorpusReader:
+        """The reader of `corpus_dir`, kept across runs: a run parses only changed files."""
+        key = corpus_dir.resolve()
+        if key not in self._readers:
+            self._readers[key] = CorpusReader(corpus_dir)
+        return self._readers[key]
 
     def open_store(self) -> ChunkStore | LayeredStore:
         """The published index, for reading."""
@@ -149,7 +158,7 @@ class Indexer:
         progress: ProgressCallback | None = None,
     ) -> IndexReport:
         """Index `corpus_dir`. With `strict`, any invalid file refuses the whole run."""
-        scan = scan_corpus(corpus_dir)
+        scan = self.reader(corpus_dir).scan()
         if strict and scan.problems:
             raise CorpusError(
                 f"{len(scan.invalid)} invalid file(s) in {corpus_dir}; nothing was indexed "

@@ -38,6 +38,8 @@ BASE_SHARE = 0.25
 MERGE_BATCH = 2000  # chunks a merge writes at a time
 _CACHED_SEGMENTS = 32  # published segments whose vectors a reader process keeps
 _snapshots: OrderedDict[Path, tuple[list[ChunkHit], NDArray[np.float32]]] = OrderedDict()
+# A published segment's manifest and chunk count, which never change either.
+_facts: OrderedDict[Path, tuple[dict[str, ManifestEntry], int]] = OrderedDict()
 
 Winners = dict[str, tuple[int, ManifestEntry]]
 
@@ -89,7 +91,7 @@ def open_writer(
             store = LayeredStore(location, [*older, delta], [*previous, staged], writable=True)
             try:
                 yield store
-                sizes = [segment.chunk_count() for segment in store.segments]
+                sizes = [store.facts(number)[1] for number in range(len(store.segments))]
             finally:
                 store.close()
             if delta.modified or not previous:
@@ -136,9 +138,10 @@ class LayeredStore:
             for store in opened:
                 store.close()
             raise
-        for cached in list(_snapshots):  # segments merged away: their vectors go
-            if cached.parent == folders[0].parent and cached not in folders:
-                del _snapshots[cached]
+        for cache in (_snapshots, _facts):  # segments merged away: what was kept of them goes
+            for cached in list(cache):
+                if cached.parent == folders[0].parent and cached not in folders:
+                    del cache[cached]
         return cls(location, opened, list(folders))
 
     def close(self) -> None:
@@ -159,12 +162,25 @@ class LayeredStore:
 
     # -- which segment holds each document --------------------------------------------------
 
+    def facts(self, number: int) -> tuple[dict[str, ManifestEntry], int]:
+        """A segment's manifest (tombstones included) and chunk count: read once per process
+        for a published segment, every time for the one being written."""
+        store, folder = self._segments[number], self._folders[number]
+        if self._writable and number == len(self._segments) - 1:
+            return store.manifest(), store.chunk_count()
+        if folder not in _facts:
+            _facts[folder] = (store.manifest(), store.chunk_count())
+            while len(_facts) > _CACHED_SEGMENTS:
+                _facts.popitem(last=False)
+        _facts.move_to_end(folder)
+        return _facts[folder]
+
     def winners(self) -> Winners:
         """Each document's deciding segment (by index) and entry, tombstones included."""
         if self._winners is None:
             found: Winners = {}
-            for number, store in enumerate(self._segments):
-                for doc_id, entry in store.manifest().items():
+            for number in range(len(self._segments)):
+                for doc_id, entry in self.facts(number)[0].items():
                     found[doc_id] = (number, entry)
             self._winners = found
         return self._winners
@@ -181,9 +197,10 @@ class LayeredStore:
         segment replaced (so a leftover chunk anywhere shows, as on one database)."""
         winners = self.winners()
         count = 0
-        for number, store in enumerate(self._segments):
-            count += store.chunk_count()
-            for doc_id, entry in store.manifest().items():
+        for number in range(len(self._segments)):
+            manifest, stored = self.facts(number)
+            count += stored
+            for doc_id, entry in manifest.items():
                 if winners[doc_id][0] != number:
                     count -= entry.n_chunks
         return count
@@ -271,9 +288,9 @@ class LayeredStore:
         """Delete this segment's chunks that no committed version owns; a published segment
         holding such chunks is merged away after this run (it is never written)."""
         swept = self._delta.sweep(manifest)
-        for store in self._segments[:-1]:
-            owned = sum(e.n_chunks for e in store.manifest().values())
-            if store.chunk_count() != owned:
+        for number in range(len(self._segments) - 1):
+            own, stored = self.facts(number)
+            if stored != sum(entry.n_chunks for entry in own.values()):
                 self.needs_full_merge = True
         return swept
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -18,17 +17,12 @@ from coach.atomic import exclusive_lock, write_atomic
 from coach.errors import ConflictError, CorpusError, NotFoundError, Problem, StaleVersionError
 from coach.index.indexer import Indexer, IndexReport
 from coach.ingest.corpus import (
-    CorpusScan,
     Document,
-    ParsedFile,
     is_valid_id,
-    iter_corpus_files,
     parse_document_text,
-    read_document,
-    require_corpus,
-    unique_ids,
 )
 from coach.ingest.corpus import Fields as Fields  # re-exported: the API and lessons build them
+from coach.ingest.reader import CorpusReader
 from coach.vocabulary import Status
 
 
@@ -74,58 +68,6 @@ class Saved:
 
 # The lock file curator writes hold, in the corpus folder (ignored by the corpus scan).
 WRITE_LOCK = ".write.lock"
-# A file modified less than this long before a scan may still change within the same
-# timestamp tick (1-10 ms on Linux, up to 2 s on FAT), so its stat cannot vouch for it yet.
-SETTLE_NS = 2 * 10**9
-
-FileKey = tuple[int, int, int, int]
-
-
-class CorpusReader:
-    """Reads a corpus folder again and again, parsing only the files that changed.
-
-    A file is known by its inode, size, mtime_ns and ctime_ns: an atomic write (a new inode), an
-    edit in place (a new mtime and ctime) or `touch` all change it. A file whose mtime is
-    younger than `SETTLE_NS` is parsed every time, as git treats "racily clean" files, so a
-    change within one timestamp tick is never missed. `scans` and `parsed` count what it did.
-    """
-
-    def __init__(self, corpus_dir: Path) -> None:
-        self.corpus_dir = corpus_dir
-        self.scans = 0
-        self.parsed = 0
-        self._known: dict[Path, tuple[FileKey, ParsedFile]] = {}
-        self._lock = threading.Lock()
-
-    def scan(self) -> CorpusScan:
-        require_corpus(self.corpus_dir)
-        with self._lock:
-            self.scans += 1
-            settled_before = time.time_ns() - SETTLE_NS
-            files: list[ParsedFile] = []
-            known: dict[Path, tuple[FileKey, ParsedFile]] = {}
-            for path in iter_corpus_files(self.corpus_dir):
-                files.append(self._read(path, settled_before, known))
-            self._known = known
-        return unique_ids(files)
-
-    def _read(
-        self, path: Path, settled_before: int, known: dict[Path, tuple[FileKey, ParsedFile]]
-    ) -> ParsedFile:
-        try:
-            stat = path.stat()  # before reading: a change after it gives the next scan a new key
-        except OSError:
-            stat = None
-        key = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns) if stat else None
-        cached = self._known.get(path)
-        if key is not None and cached is not None and cached[0] == key:
-            known[path] = cached
-            return cached[1]
-        parsed = read_document(path, self.corpus_dir)
-        self.parsed += 1
-        if key is not None and key[2] < settled_before:
-            known[path] = (key, parsed)
-        return parsed
 
 
 class Curator:
@@ -142,7 +84,8 @@ class Curator:
     def __init__(self, corpus_dir: Path, indexer: Indexer | None) -> None:
         self.corpus_dir = corpus_dir
         self.indexer = indexer
-        self.reader = CorpusReader(corpus_dir)
+        # the indexer's own reader when there is one: a save re-parses only the saved file
+        self.reader = indexer.reader(corpus_dir) if indexer else CorpusReader(corpus_dir)
         self._holder = threading.local()
 
     def documents(self) -> list[tuple[Document, str]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,14 +27,22 @@ class LexicalHit:
 class LexicalIndex:
     """An in-memory BM25 index, built from the store's chunks (so it never drifts from them)."""
 
-    def __init__(self, chunks: Sequence[ChunkHit]) -> None:
+    def __init__(
+        self, chunks: Sequence[ChunkHit], known: Mapping[str, list[str]] | None = None
+    ) -> None:
+        """`known`: the terms of chunks an earlier index had, by chunk id (an id names one
+        version of a chunk): they are not stemmed again. `terms_by_id` hands them on."""
         import bm25s
 
         self.chunks = list(chunks)
+        known = known or {}
         corpus_tokens = [
-            terms(lexical_text(hit), str(hit.metadata.get("language", "nl"))) or ["\u2205"]
+            known.get(hit.id)
+            or terms(lexical_text(hit), str(hit.metadata.get("language", "nl")))
+            or ["\u2205"]
             for hit in self.chunks
         ]
+        self.terms_by_id = dict(zip((hit.id for hit in self.chunks), corpus_tokens, strict=True))
         self._bm25 = bm25s.BM25()
         if self.chunks:
             self._bm25.index(corpus_tokens, show_progress=False)

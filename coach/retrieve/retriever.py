@@ -140,7 +140,9 @@ class Retriever:
             self._matrix = self._item_matrix = None
             self._items = []
         self._item_rows = _rows_by_document(self._items)
-        self._lexical = LexicalIndex(chunks)
+        # the terms of the chunks the index had before: a reload stems only new ones
+        known = self._lexical.terms_by_id if self._lexical is not None else None
+        self._lexical = LexicalIndex(chunks, known)
         self._columns = {
             key: np.array([str(hit.metadata.get(key)) for hit in chunks], dtype=object)
             for key in ("team", "type", "language")
