@@ -167,8 +167,12 @@ def test_segments_are_merged_when_they_pile_up_or_outweigh_the_base(
 
 
 def test_a_reader_reads_a_published_segments_vectors_once(
-    corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation
+    corpus: CorpusBuilder,
+    embedder: Embedder,
+    location: StoreLocation,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(layers, "MAX_SEGMENTS", 2)
     write_corpus(corpus, 20)
     indexer = Indexer(embedder, location)
     indexer.run(corpus.root)
@@ -187,6 +191,17 @@ def test_a_reader_reads_a_published_segments_vectors_once(
         assert any("binnen een uur" in hit.text for hit in hits)
     finally:
         again.close()
+    for number in (2, 3):  # the newer segments merge: the base stays, and stays read
+        corpus.write(f"proc-{number:03d}", STEPS.format(n=f"v{number}"), title="Nieuw")
+        indexer.run(corpus.root)
+    assert segments(location)[0] == base and len(segments(location)) == 2
+    merged = opened(location, embedder)
+    try:
+        merged.snapshot()
+        assert layers._snapshots[base] is cached
+        consistent(merged)
+    finally:
+        merged.close()
 
 
 def test_a_run_parses_only_the_files_that_changed_since_the_last(

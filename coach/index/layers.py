@@ -54,6 +54,10 @@ def open_index(location: StoreLocation, embedder: str, dimension: int) -> ChunkS
         raise IndexNotFoundError(
             f"no index in the {location.describe()}; build it with `coach index`"
         )
+    for cache in (_snapshots, _facts):  # segments merged away: what was kept of them goes
+        for cached in list(cache):
+            if cached.parent == location.path and cached not in folders:
+                del cache[cached]
     return LayeredStore.open(location, folders, embedder, dimension)
 
 
@@ -138,10 +142,6 @@ class LayeredStore:
             for store in opened:
                 store.close()
             raise
-        for cache in (_snapshots, _facts):  # segments merged away: what was kept of them goes
-            for cached in list(cache):
-                if cached.parent == folders[0].parent and cached not in folders:
-                    del cache[cached]
         return cls(location, opened, list(folders))
 
     def close(self) -> None:
