@@ -259,7 +259,9 @@ def full_index(corpus: Path, index_dir: Path, raw_sample: int, seed: int) -> dic
         "advice_items": items,
         "model_load_s": load_s,
         "index_s": round(seconds, 1),
+        # Inside the embedder's calls, and the rest: chunking, counting tokens, Chroma writes.
         "embedding_s": round(report.seconds_embedding, 1),
+        "outside_embedding_s": round(seconds - report.seconds_embedding, 1),
         "records_per_s": round(rate, 1),
         "raw_sample": len(texts),
         "raw_records_per_s": round(raw_rate, 1),
@@ -629,8 +631,9 @@ def markdown(results: dict[str, Any]) -> str:
             (
                 f"full index, {index['documents']:,} documents ({index['chunks']:,} chunks + "
                 f"{index['advice_items']:,} items)",
-                f"{index['index_s']} s, {index['records_per_s']} records/s vs raw "
-                f"{index['raw_records_per_s']} ({index['pipeline_vs_raw']}x)",
+                f"{index['index_s']} s ({index['outside_embedding_s']} s outside the embedder), "
+                f"{index['records_per_s']} records/s vs raw {index['raw_records_per_s']} "
+                f"({index['pipeline_vs_raw']}x)",
                 ">= 0.9x",
             ),
             ("peak RSS of the indexing process", f"{index['peak_rss_mb']} MB", ""),
