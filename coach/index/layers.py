@@ -33,7 +33,7 @@ from coach.index.records import ChunkHit, ChunkRecord, ManifestEntry, StoreLocat
 from coach.index.store import ChunkStore, drop_collections
 
 TOMBSTONE = ""  # the content hash of a manifest entry that says: this document is gone
-MAX_SEGMENTS = 8
+MAX_SEGMENTS = 4  # each is one more Chroma query on the HNSW path (beyond the in-memory limit)
 BASE_SHARE = 0.25
 MERGE_BATCH = 2000  # chunks a merge writes at a time
 _CACHED_SEGMENTS = 32  # published segments whose vectors a reader process keeps
