@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Elsewhere, point this at the CPU wheels: TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench bench-scale clean
 
 install: $(STAMP)
 
@@ -59,6 +59,10 @@ test: $(STAMP) $(CHROMIUM) $(PG_CTL) $(RALPH)
 
 bench: $(STAMP)
 	$(BIN)/python bench/index_bench.py
+
+# Issue #16's figures at organisation scale (10,000 documents; about half an hour; run it alone).
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale_bench.py --docs 10000
 
 clean:
 	rm -rf $(VENV) $(RALPH_VENV) indexes/gen-* indexes/CURRENT

@@ -22,6 +22,7 @@ from coach.index.generations import Generations
 from coach.index.records import ChunkHit, ChunkRecord, ManifestEntry, StoreLocation, as_metadata
 
 SCHEMA_VERSION = 1
+GET_PAGE = 5000  # records a read asks Chroma for at a time
 _MANIFEST_SUFFIX = "-manifest"
 # A manifest record that changes with every write, so readers can tell their view is stale.
 # Document ids match [a-z0-9-]+, so this id can never clash with one.
@@ -131,7 +132,7 @@ class ChunkStore:
     # -- the manifest ----------------------------------------------------------------------
 
     def manifest(self) -> dict[str, ManifestEntry]:
-        result = guarded(self.location, lambda: self._manifest.get(include=["metadatas"]))
+        result = self._get_all(self._manifest, include=["metadatas"])
         return {
             doc_id: _entry(doc_id, meta)
             for doc_id, meta in zip(result["ids"], result["metadatas"], strict=True)
@@ -167,9 +168,7 @@ class ChunkStore:
     def committed_hashes(self, doc_ids: Sequence[str]) -> dict[str, str]:
         if not doc_ids:
             return {}
-        result = guarded(
-            self.location, lambda: self._manifest.get(ids=list(doc_ids), include=["metadatas"])
-        )
+        result = self._get_all(self._manifest, ids=list(doc_ids), include=["metadatas"])
         return {
             doc_id: str(meta["content_hash"])
             for doc_id, meta in zip(result["ids"], result["metadatas"], strict=True)
@@ -228,6 +227,26 @@ class ChunkStore:
         for doc_id in doc_ids:
             self.drop_stale_chunks(doc_id, keep_hash=None)
 
+    def _get_all(self, collection: Any, **query: Any) -> dict[str, list[Any]]:
+        """`collection.get(**query)` page by page: one call for a large collection fails in
+        Chroma's SQLite ("too many SQL variables", beyond about 30,000 records)."""
+        found: dict[str, list[Any]] = {"ids": []}
+        fields = query.get("include", [])
+        for name in fields:
+            found[name] = []
+        offset = 0
+        while True:
+            page = guarded(
+                self.location,
+                lambda offset=offset: collection.get(**query, limit=GET_PAGE, offset=offset),
+            )
+            found["ids"] += list(page["ids"])
+            for name in fields:
+                found[name] += list(page[name]) if page[name] is not None else []
+            if len(page["ids"]) < GET_PAGE:
+                return found
+            offset += GET_PAGE
+
     def chunk_count(self) -> int:
         """How many chunks are stored (committed or not)."""
         count: int = guarded(self.location, self._chunks.count)
@@ -240,7 +259,7 @@ class ChunkStore:
 
     def sweep(self, manifest: dict[str, ManifestEntry]) -> int:
         """Delete every chunk that no committed version owns (left by an interrupted run)."""
-        result = guarded(self.location, lambda: self._chunks.get(include=["metadatas"]))
+        result = self._get_all(self._chunks, include=["metadatas"])
         stale = [
             chunk
             for chunk, meta in zip(result["ids"], result["metadatas"], strict=True)
@@ -255,9 +274,7 @@ class ChunkStore:
 
     def get_chunks(self, where: dict[str, Any] | None = None) -> list[ChunkHit]:
         """Chunks of committed versions (for example to build a lexical index)."""
-        result = guarded(
-            self.location, lambda: self._chunks.get(where=where, include=["metadatas", "documents"])
-        )
+        result = self._get_all(self._chunks, where=where, include=["metadatas", "documents"])
         hits = [
             _hit(chunk, meta, text)
             for chunk, meta, text in zip(
@@ -269,10 +286,7 @@ class ChunkStore:
     def snapshot(self) -> tuple[list[ChunkHit], NDArray[np.float32]]:
         """Every committed chunk with its embedding (rows in the same order), for a reader
         that searches in memory."""
-        result = guarded(
-            self.location,
-            lambda: self._chunks.get(include=["metadatas", "documents", "embeddings"]),
-        )
+        result = self._get_all(self._chunks, include=["metadatas", "documents", "embeddings"])
         hits: list[ChunkHit] = []
         rows: list[Any] = []
         manifest = self.manifest()
