@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from coach.index import layers
+from coach.index import store as store_module
 from coach.index.embedders import Embedder
 from coach.index.generations import Generations
 from coach.index.indexer import Indexer
@@ -219,3 +220,30 @@ def test_a_run_parses_only_the_files_that_changed_since_the_last(
     corpus.write("proc-004", STEPS.format(n="vier"), title="Vier")
     assert indexer.run(corpus.root).updated == ["proc-004"]
     assert reader.parsed == 21
+
+
+def test_whole_collections_are_read_page_by_page(
+    corpus: CorpusBuilder,
+    embedder: Embedder,
+    location: StoreLocation,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    write_corpus(corpus, 12)
+    Indexer(embedder, location).run(corpus.root)
+    whole = opened(location, embedder)
+    try:
+        expected = sorted(hit.id for hit in whole.get_chunks())
+    finally:
+        whole.close()
+    layers._snapshots.clear()
+    layers._facts.clear()
+    monkeypatch.setattr(store_module, "GET_PAGE", 5)  # Chroma refuses one read of a big one
+    paged = opened(location, embedder)
+    try:
+        assert sorted(hit.id for hit in paged.get_chunks()) == expected
+        hits, matrix = paged.snapshot()
+        assert sorted(hit.id for hit in hits) == expected and matrix.shape[0] == len(expected)
+        assert len(paged.manifest()) == 12
+        consistent(paged)
+    finally:
+        paged.close()
