@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -89,6 +89,9 @@ class CheckInRow(Base):
     energy: Mapped[int] = mapped_column(Integer)
     word: Mapped[str | None] = mapped_column(String(MAX_WORD), nullable=True)
     shared: Mapped[bool] = mapped_column(Boolean)
+
+
+Row = TypeVar("Row", CycleNoteRow, CheckInRow)
 
 
 @dataclass(frozen=True)
@@ -241,16 +244,24 @@ class CycleStore:
     ) -> None:
         """`user`'s check-in for `day`, replacing the one they gave for that day before."""
         with self._sessions.transaction() as db:
-            _, group = self._visible(db, cycle_id, user, lock=True)
-            if group.state_of(user) != MEMBER:
-                raise GroupError(409, "only the group's members check in")
-            self._attended(db, cycle_id, group, user, day)
-            found = db.get(CheckInRow, (cycle_id, day, user))
-            if found is None:
-                found = CheckInRow(cycle_id=cycle_id, day=day, user_id=user)
-                db.add(found)
+            found = self._members_row(db, CheckInRow, cycle_id, user, day, "check in")
             found.energy, found.shared = energy, shared
             found.word = plain_text(word) if word else None
+
+    def _members_row(
+        self, db: Session, table: type[Row], cycle_id: str, user: str, day: int, doing: str
+    ) -> Row:
+        """`user`'s row of `table` for `day` (a note or a check-in), made when there is none;
+        only the group's members may, and their first of the day says they took part."""
+        _, group = self._visible(db, cycle_id, user, lock=True)
+        if group.state_of(user) != MEMBER:
+            raise GroupError(409, f"only the group's members {doing}")
+        self._attended(db, cycle_id, group, user, day)
+        found = db.get(table, (cycle_id, day, user))
+        if found is None:
+            found = table(cycle_id=cycle_id, day=day, user_id=user)
+            db.add(found)
+        return found
 
     def _attended(
         self, db: Session, cycle_id: str, group: StoredGroup, user: str, day: int
@@ -328,14 +339,7 @@ class CycleStore:
     def note(self, cycle_id: str, user: str, day: int, did: str, noticed: str) -> None:
         """`user`'s notes for `day`, replacing what they wrote for that day before."""
         with self._sessions.transaction() as db:
-            _, group = self._visible(db, cycle_id, user, lock=True)
-            if group.state_of(user) != MEMBER:
-                raise GroupError(409, "only the group's members record notes")
-            self._attended(db, cycle_id, group, user, day)
-            found = db.get(CycleNoteRow, (cycle_id, day, user))
-            if found is None:
-                found = CycleNoteRow(cycle_id=cycle_id, day=day, user_id=user)
-                db.add(found)
+            found = self._members_row(db, CycleNoteRow, cycle_id, user, day, "record notes")
             found.did, found.noticed = plain_text(did), plain_text(noticed)
 
     def _visible(
