@@ -37,6 +37,7 @@ from coach.generate.protocol import (
 from coach.index.embedders import Embedder
 from coach.index.indexer import Indexer
 from coach.index.records import ChunkHit, ChunkRecord, ManifestEntry, StoreLocation
+from coach.index.tables import RecordTable
 from coach.ingest.corpus import Document, content_hash
 from coach.ingest.didactics import Didactics
 from coach.result import Kind, Suggestion
@@ -198,6 +199,10 @@ class InMemoryStore:
 
     def snapshot(self) -> tuple[list[ChunkHit], NDArray[np.float32]]:
         return list(self._hits), self._matrix.copy()
+
+    def tables(self, vectors: bool = True) -> list[tuple[RecordTable, NDArray[np.bool_]]]:
+        table = RecordTable.build(self._hits, self._matrix if vectors else None)
+        return [(table, np.ones(len(table), dtype=bool))]
 
     def query(
         self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None

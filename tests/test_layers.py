@@ -1,7 +1,8 @@
 """The embedded index in segments: a writing run adds a segment holding only what it changed
 and never writes a published one; readers see each document once, in its newest version;
 removed documents stay gone; segments are merged when they pile up or outweigh the base, with
-the same index afterwards; a reader reads a published segment's vectors once."""
+the same index afterwards; a reader reads a published segment's table once, from the files
+the writer saved beside it, not from Chroma."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from coach.index.indexer import Indexer
 from coach.index.layers import LayeredStore, open_index
 from coach.index.records import StoreLocation
 from coach.index.store import ChunkStore
+from coach.index.tables import RECORDS_FILE, TERMS_FILE, VECTORS_FILE, RecordTable
 from tests.conftest import CorpusBuilder
 from tests.test_indexing import consistent
 
@@ -28,6 +30,16 @@ STEPS = "## Stappen\n1. Bel de klant terug binnen {n} uur.\n2. Noteer het in TOP
 def write_corpus(corpus: CorpusBuilder, documents: int) -> None:
     for number in range(documents):
         corpus.write(f"proc-{number:03d}", STEPS.format(n=number), title=f"Procedure {number}")
+
+
+def indexed(
+    corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation, documents: int
+) -> Indexer:
+    """An indexer that has indexed a corpus of `documents` procedures."""
+    write_corpus(corpus, documents)
+    indexer = Indexer(embedder, location)
+    indexer.run(corpus.root)
+    return indexer
 
 
 @pytest.fixture
@@ -63,9 +75,7 @@ def size(folder: Path) -> int:
 def test_a_change_adds_a_segment_with_only_that_document_and_leaves_the_base_alone(
     corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation
 ) -> None:
-    write_corpus(corpus, 30)
-    indexer = Indexer(embedder, location)
-    indexer.run(corpus.root)
+    indexer = indexed(corpus, embedder, location, 30)
     [base] = segments(location)
     before = held(location, embedder, base)
 
@@ -94,9 +104,7 @@ def test_a_change_adds_a_segment_with_only_that_document_and_leaves_the_base_alo
 def test_a_version_that_comes_back_and_a_removed_document_are_seen_once_and_gone(
     corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation
 ) -> None:
-    write_corpus(corpus, 10)
-    indexer = Indexer(embedder, location)
-    indexer.run(corpus.root)
+    indexer = indexed(corpus, embedder, location, 10)
     original = (corpus.root / "docs" / "proc-003.md").read_text(encoding="utf-8")
     corpus.write("proc-003", "## Anders\nEen andere tekst.\n", title="Procedure 3")
     indexer.run(corpus.root)
@@ -130,9 +138,7 @@ def test_segments_are_merged_when_they_pile_up_or_outweigh_the_base(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(layers, "MAX_SEGMENTS", 3)
-    write_corpus(corpus, 40)
-    indexer = Indexer(embedder, location)
-    indexer.run(corpus.root)
+    indexer = indexed(corpus, embedder, location, 40)
     base = segments(location)[0]
     for number in range(4):  # four small changes: past three segments the newer ones merge
         corpus.write(f"proc-{number:03d}", STEPS.format(n=f"v{number}"), title="Nieuw")
@@ -167,27 +173,25 @@ def test_segments_are_merged_when_they_pile_up_or_outweigh_the_base(
     assert len(list(location.path.glob("gen-*"))) <= 1 + len(now)  # merged-away ones pruned
 
 
-def test_a_reader_reads_a_published_segments_vectors_once(
+def test_a_reader_reads_a_published_segments_table_once(
     corpus: CorpusBuilder,
     embedder: Embedder,
     location: StoreLocation,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(layers, "MAX_SEGMENTS", 2)
-    write_corpus(corpus, 20)
-    indexer = Indexer(embedder, location)
-    indexer.run(corpus.root)
+    indexer = indexed(corpus, embedder, location, 20)
     first = opened(location, embedder)
     first.snapshot()
     first.close()
     [base] = segments(location)
-    cached = layers._snapshots[base]
+    cached = layers._tables[base]
     corpus.write("proc-001", STEPS.format(n="een"), title="Een")
     indexer.run(corpus.root)
     again = opened(location, embedder)
     try:
         hits, _matrix = again.snapshot()
-        assert layers._snapshots[base] is cached  # the base was not read again
+        assert layers._tables[base] is cached  # the base was not read again
         assert len(hits) == again.chunk_count()
         assert any("binnen een uur" in hit.text for hit in hits)
     finally:
@@ -199,7 +203,7 @@ def test_a_reader_reads_a_published_segments_vectors_once(
     merged = opened(location, embedder)
     try:
         merged.snapshot()
-        assert layers._snapshots[base] is cached
+        assert layers._tables[base] is cached
         consistent(merged)
     finally:
         merged.close()
@@ -235,7 +239,7 @@ def test_whole_collections_are_read_page_by_page(
         expected = sorted(hit.id for hit in whole.get_chunks())
     finally:
         whole.close()
-    layers._snapshots.clear()
+    layers._tables.clear()
     layers._facts.clear()
     monkeypatch.setattr(store_module, "GET_PAGE", 5)  # Chroma refuses one read of a big one
     paged = opened(location, embedder)
@@ -247,3 +251,64 @@ def test_whole_collections_are_read_page_by_page(
         consistent(paged)
     finally:
         paged.close()
+
+
+def test_each_segment_carries_its_table_and_a_reader_uses_it_instead_of_chroma(
+    corpus: CorpusBuilder,
+    embedder: Embedder,
+    location: StoreLocation,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    indexer = indexed(corpus, embedder, location, 12)
+    corpus.write("proc-003", STEPS.format(n="drie"), title="Drie")
+    indexer.run(corpus.root)
+    folders = segments(location)
+    assert len(folders) == 2
+    store = opened(location, embedder)
+    try:
+        expected = sorted(hit.id for hit in store.get_chunks())
+    finally:
+        store.close()
+    for folder in folders:
+        table = RecordTable.load(folder)
+        assert table is not None and table.vectors.shape[1] == embedder.dimension
+        held_ids = held(location, embedder, folder)["chunks"]
+        assert sorted(table.ids) == held_ids  # the table holds the segment's committed records
+    layers._tables.clear()
+
+    def no_chroma_reads(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a reader read a segment from Chroma")
+
+    monkeypatch.setattr(ChunkStore, "snapshot", no_chroma_reads)
+    monkeypatch.setattr(ChunkStore, "get_chunks", no_chroma_reads)
+    reader = opened(location, embedder)
+    try:
+        hits, matrix = reader.snapshot()
+        assert sorted(hit.id for hit in hits) == expected
+        assert matrix.shape == (len(expected), embedder.dimension)
+        assert any("binnen drie uur" in hit.text for hit in hits)
+    finally:
+        reader.close()
+
+
+def test_an_index_from_before_the_tables_is_read_from_chroma_and_merged_into_one_with_a_table(
+    corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation
+) -> None:
+    indexer = indexed(corpus, embedder, location, 12)
+    [old] = segments(location)
+    for name in (TERMS_FILE, RECORDS_FILE, VECTORS_FILE):  # as an index written before them
+        (old / name).unlink()
+    layers._tables.clear()
+    reader = opened(location, embedder)
+    try:
+        assert len(reader.snapshot()[0]) == reader.chunk_count() > 0
+    finally:
+        reader.close()
+    corpus.write("proc-005", STEPS.format(n="vijf"), title="Vijf")
+    assert indexer.run(corpus.root).updated == ["proc-005"]
+    [base] = segments(location)  # all merged into a new base, with its table
+    assert base != old
+    table = RecordTable.load(base)
+    assert table is not None
+    assert sorted(table.ids) == held(location, embedder, base)["chunks"]
+    assert any("binnen vijf uur" in text for text in table.texts)

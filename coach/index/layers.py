@@ -11,8 +11,11 @@ Segments pile up, so a writer merges them: past `MAX_SEGMENTS`, the segments aft
 (the base) become one; when those hold more than `BASE_SHARE` of the base's chunks, or a
 segment holds chunks no manifest entry owns (never, unless written by hand), everything
 becomes one new base. A merge writes a new segment too: published segments are never written.
-A reader caches each published segment's vectors by its folder, so reopening after a save
-reads only the new segment.
+Each segment also holds its records' table (`coach.index.tables`): vectors and BM25's term
+counts, saved by the writer. A reader keeps each published segment's table by its folder, so
+reopening after a save loads only the new segment. A segment without one (written before the
+tables were) is read from Chroma instead, and the next writing run merges everything into a new
+base that has one.
 """
 
 from __future__ import annotations
@@ -31,13 +34,14 @@ from coach.index.chroma import close_client, open_client
 from coach.index.generations import Generations
 from coach.index.records import ChunkHit, ChunkRecord, ManifestEntry, StoreLocation
 from coach.index.store import ChunkStore, drop_collections
+from coach.index.tables import RecordTable
 
 TOMBSTONE = ""  # the content hash of a manifest entry that says: this document is gone
 MAX_SEGMENTS = 4  # each is one more Chroma query on the HNSW path (beyond the in-memory limit)
 BASE_SHARE = 0.25
 MERGE_BATCH = 2000  # chunks a merge writes at a time
-_CACHED_SEGMENTS = 32  # published segments whose vectors a reader process keeps
-_snapshots: OrderedDict[Path, tuple[list[ChunkHit], NDArray[np.float32]]] = OrderedDict()
+_CACHED_SEGMENTS = 32  # published segments whose tables a reader process keeps
+_tables: OrderedDict[Path, RecordTable] = OrderedDict()
 # A published segment's manifest and chunk count, which never change either.
 _facts: OrderedDict[Path, tuple[dict[str, ManifestEntry], int]] = OrderedDict()
 
@@ -54,7 +58,7 @@ def open_index(location: StoreLocation, embedder: str, dimension: int) -> ChunkS
         raise IndexNotFoundError(
             f"no index in the {location.describe()}; build it with `coach index`"
         )
-    for cache in (_snapshots, _facts):  # segments merged away: what was kept of them goes
+    for cache in (_tables, _facts):  # segments merged away: what was kept of them goes
         for cached in list(cache):
             if cached.parent == location.path and cached not in folders:
                 del cache[cached]
@@ -96,6 +100,10 @@ def open_writer(
             try:
                 yield store
                 sizes = [store.facts(number)[1] for number in range(len(store.segments))]
+                if delta.modified or not previous:
+                    RecordTable.build(*delta.snapshot()).save(staged)
+                    untabled = any(RecordTable.load(f, vectors=False) is None for f in previous)
+                    store.needs_full_merge |= untabled  # an index from before the tables
             finally:
                 store.close()
             if delta.modified or not previous:
@@ -218,32 +226,44 @@ class LayeredStore:
             for hit in self._seen(number, store.get_chunks(where))
         ]
 
+    def tables(self, vectors: bool = True) -> list[tuple[RecordTable, NDArray[np.bool_]]]:
+        """Each segment's table, with the records of the documents that segment decides."""
+        winners = self.winners()
+        found = []
+        for number, store in enumerate(self._segments):
+            table = self._table(number, store, vectors)
+            decided = {doc_id for doc_id, (owner, _) in winners.items() if owner == number}
+            found.append((table, table.rows_of(decided)))
+        return found
+
     def snapshot(self) -> tuple[list[ChunkHit], NDArray[np.float32]]:
+        """Every committed record that counts, with its (unit) vector, rows in the same order."""
         hits: list[ChunkHit] = []
         blocks: list[NDArray[np.float32]] = []
-        winners = self.winners()
-        for number, store in enumerate(self._segments):
-            segment_hits, matrix = self._segment_snapshot(number, store)
-            keep = [
-                i for i, h in enumerate(segment_hits) if winners.get(h.doc_id, (-1,))[0] == number
-            ]
-            hits += [segment_hits[i] for i in keep]
-            blocks.append(matrix[keep])
+        for table, decided in self.tables():
+            rows = np.flatnonzero(decided)
+            hits += [table.hit(int(row)) for row in rows]
+            blocks.append(np.asarray(table.vectors[rows]))
         return hits, np.concatenate(blocks) if blocks else np.zeros((0, 0), dtype=np.float32)
 
-    def _segment_snapshot(
-        self, number: int, store: ChunkStore
-    ) -> tuple[list[ChunkHit], NDArray[np.float32]]:
-        """A published segment's committed chunks and vectors, read once per process."""
+    def _table(self, number: int, store: ChunkStore, vectors: bool) -> RecordTable:
+        """A published segment's table, read once per process: loaded from its files, or
+        built from its Chroma records when it has none."""
         folder = self._folders[number]
         if self._writable and number == len(self._segments) - 1:
-            return store.snapshot()  # the segment being written: not published, not cached
-        if folder not in _snapshots:
-            _snapshots[folder] = store.snapshot()
-            while len(_snapshots) > _CACHED_SEGMENTS:
-                _snapshots.popitem(last=False)
-        _snapshots.move_to_end(folder)
-        return _snapshots[folder]
+            return RecordTable.build(*store.snapshot())  # being written: not published
+        cached = _tables.get(folder)
+        if cached is None or (vectors and cached.vectors.shape[1] == 0):
+            cached = RecordTable.load(folder, vectors)
+            if cached is None:
+                cached = RecordTable.build(
+                    *(store.snapshot() if vectors else (store.get_chunks(), None))
+                )
+            _tables[folder] = cached
+            while len(_tables) > _CACHED_SEGMENTS:
+                _tables.popitem(last=False)
+        _tables.move_to_end(folder)
+        return cached
 
     def query(
         self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None
@@ -296,15 +316,14 @@ class LayeredStore:
 
     def records(self) -> Iterator[tuple[ManifestEntry, list[ChunkRecord]]]:
         """Every document's deciding entry with its chunks (tombstones with none), segment by
-        segment: what a merge writes."""
+        segment: what a merge writes, read from the segments' tables."""
         winners = self.winners()
-        for number, store in enumerate(self._segments):
-            hits, matrix = store.snapshot()
+        for number, (table, decided) in enumerate(self.tables()):
             by_doc: dict[str, list[ChunkRecord]] = {}
-            for hit, vector in zip(hits, matrix, strict=True):
-                if winners.get(hit.doc_id, (-1,))[0] == number:
-                    record = ChunkRecord(hit.id, hit.text, vector.tolist(), hit.metadata)
-                    by_doc.setdefault(hit.doc_id, []).append(record)
+            for row in np.flatnonzero(decided):
+                hit = table.hit(int(row))
+                record = ChunkRecord(hit.id, hit.text, table.vectors[row].tolist(), hit.metadata)
+                by_doc.setdefault(hit.doc_id, []).append(record)
             for doc_id, (owner, entry) in winners.items():
                 if owner == number:
                     yield entry, by_doc.get(doc_id, [])
@@ -350,6 +369,7 @@ def _merge(
                     waiting = []
             target.write_chunks(waiting)
             target.commit(entries)
+            RecordTable.join(source.tables()).save(staged)
         close_client(client)
         generations.publish([staged] if full else [folders[0], staged])
     except BaseException:

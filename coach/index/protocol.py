@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from coach.index.records import ChunkHit, ChunkRecord, ManifestEntry
+from coach.index.tables import RecordTable
 
 
 class ChunkWriter(Protocol):
@@ -46,6 +47,11 @@ class SearchableStore(Protocol):
 
     def snapshot(self) -> tuple[list[ChunkHit], NDArray[np.float32]]:
         """Every committed record with its embedding, rows in the same order."""
+        ...
+
+    def tables(self, vectors: bool = True) -> list[tuple[RecordTable, NDArray[np.bool_]]]:
+        """The index as record tables (`coach.index.tables`), each with the records of it that
+        count; `vectors` False: the vectors are not needed (they may be left unread)."""
         ...
 
     def query(

@@ -20,6 +20,7 @@ from coach.errors import IndexMismatchError, IndexNotFoundError, StoreUnavailabl
 from coach.index.chroma import batches, close_client, guarded, open_client
 from coach.index.generations import Generations
 from coach.index.records import ChunkHit, ChunkRecord, ManifestEntry, StoreLocation, as_metadata
+from coach.index.tables import RecordTable
 
 SCHEMA_VERSION = 1
 GET_PAGE = 5000  # records a read asks Chroma for at a time
@@ -305,6 +306,12 @@ class ChunkStore:
             width = int((self._chunks.metadata or {}).get("dimension") or 0)
             return hits, np.zeros((0, width), dtype=np.float32)
         return hits, np.asarray(rows, dtype=np.float32)
+
+    def tables(self, vectors: bool = True) -> list[tuple[RecordTable, NDArray[np.bool_]]]:
+        """The committed records as one table, all of them counting (read and stemmed here:
+        a Chroma server's collection has no saved table)."""
+        table = RecordTable.build(*(self.snapshot() if vectors else (self.get_chunks(), None)))
+        return [(table, np.ones(len(table), dtype=bool))]
 
     def query(
         self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None

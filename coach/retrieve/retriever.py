@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,7 +14,7 @@ from coach.index.embedders import Embedder
 from coach.index.layers import open_index
 from coach.index.protocol import SearchableStore
 from coach.index.records import ChunkHit, ChunkMetadata, StoreLocation
-from coach.ingest.advice import ITEM_RECORD
+from coach.index.tables import FILTER_COLUMNS, RecordTable, is_item, joined
 from coach.retrieve.filters import Filters
 from coach.retrieve.fusion import MODES, Fusion, Mode
 from coach.retrieve.language import detect_language
@@ -86,13 +86,15 @@ class Retriever:
         self.memory_chunks = memory_chunks
         self.mode: Mode = "hybrid"  # what `search` does by default (evaluations compare modes)
         self._store: SearchableStore | None = None
+        # The index's record tables, one after the other: a record's row is its position there.
+        self._tables: list[RecordTable] = []
+        self._offsets: NDArray[np.intp] = np.zeros(1, dtype=np.intp)
         self._lexical: LexicalIndex | None = None
         self._columns: dict[str, NDArray[Any]] = {}
-        self._matrix: NDArray[np.float32] | None = None  # chunk vectors, when searched in memory
+        self._chunks: NDArray[np.bool_] = np.zeros(0, dtype=bool)  # the rows of chunks that count
+        self._vectors: list[NDArray[np.float32]] | None = None  # each table's, when in memory
         self._chunk_rows: dict[str, NDArray[np.intp]] = {}  # a document's rows of the chunks
-        self._items: list[ChunkHit] = []  # advice items, with their vectors when in memory
-        self._item_matrix: NDArray[np.float32] | None = None
-        self._item_rows: dict[str, NDArray[np.intp]] = {}
+        self._item_rows: dict[str, NDArray[np.intp]] = {}  # and of its advice items
         self._reload = threading.Lock()
         # One query embedding at a time: the models already use both cores for one text, and
         # concurrent calls only fight over them.
@@ -116,39 +118,38 @@ class Retriever:
             return self._store
 
     def _load(self, store: SearchableStore) -> None:
-        """Read every chunk once: BM25 and the filter columns always, and the vectors too when
-        the index is small enough to search in memory (a matrix product beats Chroma's query,
-        about 7 ms, at any size up to `memory_chunks`)."""
+        """Take the index's record tables (`coach.index.tables`): BM25 and the filter columns
+        always, and the vectors too when the index is small enough to search in memory (a
+        matrix product beats Chroma's query, about 7 ms, at any size up to `memory_chunks`)."""
         in_memory = store.chunk_count() <= self.memory_chunks
-        if in_memory:
-            hits, matrix = store.snapshot()
-            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-            matrix = (matrix / np.where(norms == 0, 1, norms)).astype(np.float32)
-            active = [i for i, hit in enumerate(hits) if hit.metadata.get("status") == "active"]
-            rows = [i for i in active if not _is_item(hits[i])]
-            item_rows = [i for i in active if _is_item(hits[i])]
-            chunks = [hits[i] for i in rows]
-            self._matrix = matrix[rows] if rows else matrix[:0]
-            self._items = [hits[i] for i in item_rows]
-            self._item_matrix = matrix[item_rows] if item_rows else matrix[:0]
-        else:
-            chunks = [
-                hit
-                for hit in store.get_chunks()
-                if hit.metadata.get("status") == "active" and not _is_item(hit)
-            ]
-            self._matrix = self._item_matrix = None
-            self._items = []
-        self._item_rows = _rows_by_document(self._items)
-        # the terms of the chunks the index had before: a reload stems only new ones
-        known = self._lexical.terms_by_id if self._lexical is not None else None
-        self._lexical = LexicalIndex(chunks, known)
+        parts = store.tables(vectors=in_memory)
+        self._tables = [table for table, _ in parts]
+        self._offsets = np.cumsum([0, *(len(table) for table in self._tables)], dtype=np.intp)
+        counts = joined([decided for _, decided in parts], bool)
+        counts &= joined([table.active for table in self._tables], bool)
+        items = joined([table.items for table in self._tables], bool)
+        self._chunks = counts & ~items
         self._columns = {
-            key: np.array([str(hit.metadata.get(key)) for hit in chunks], dtype=object)
-            for key in ("team", "type", "language")
+            key: joined([table.columns[key] for table in self._tables], object)
+            for key in FILTER_COLUMNS
         }
-        self._chunk_rows = _rows_by_document(chunks)
+        self._chunk_rows, self._item_rows = {}, {}
+        for table, offset in zip(self._tables, self._offsets, strict=False):
+            for doc_id, rows in table.by_document.items():
+                rows = rows + offset
+                rows = rows[counts[rows]]
+                if len(rows):
+                    chunk = self._chunks[rows]
+                    self._chunk_rows[doc_id] = rows[chunk]
+                    if in_memory and not chunk.all():
+                        self._item_rows[doc_id] = rows[~chunk]
+        self._vectors = [table.vectors for table in self._tables] if in_memory else None
+        self._lexical = LexicalIndex(self._tables, self._chunks)
         self._store = store
+
+    def _hit(self, row: int, distance: float = 0.0) -> ChunkHit:
+        table = int(np.searchsorted(self._offsets, row, side="right")) - 1
+        return self._tables[table].hit(row - int(self._offsets[table]), distance)
 
     def search(
         self,
@@ -168,49 +169,43 @@ class Retriever:
         lexical: list[tuple[ChunkHit, float]] = []
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
-        query_vector: NDArray[np.float32] | None = None
-        chunk_scores: NDArray[np.float32] | None = None
+        # the cosine of every record (chunks and advice items) to the query, when in memory
+        scores: NDArray[np.float32] | None = None
         if mode in ("hybrid", "dense"):
             with self._embedding:
                 query_vector = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
-            if self._matrix is not None:
-                chunk_scores = self._matrix @ query_vector
+            if self._vectors is not None:
+                scores = joined([vectors @ query_vector for vectors in self._vectors], np.float32)
             n = max(self.candidates, 4 * k)
-            dense = self._dense_hits(store, query_vector, chunk_scores, filters, n)
+            dense = self._dense_hits(store, query_vector, scores, filters, n)
         if mode in ("hybrid", "lexical"):
             lexical = self._lexical_hits(query, language, filters, max(self.candidates, 4 * k))
         documents = self._group(dense, lexical)
-        item_scores: NDArray[np.float32] | None = None
-        if query_vector is not None and self._item_matrix is not None:
-            item_scores = self._item_matrix @ query_vector
-        self._measure(documents, chunk_scores, item_scores)
+        self._measure(documents, scores)
         self._score(documents, mode, language)
         documents = sorted(documents, key=lambda document: (-document.score, document.doc_id))[:k]
-        if item_scores is not None:
+        if scores is not None:
             for document in documents:
                 rows = self._item_rows.get(document.doc_id)
                 if rows is not None:
-                    order = rows[np.argsort(-item_scores[rows], kind="stable")]
-                    document.items = [(self._items[i], float(item_scores[i])) for i in order]
+                    order = rows[np.argsort(-scores[rows], kind="stable")]
+                    document.items = [(self._hit(int(i)), float(scores[i])) for i in order]
         top = max((1.0 - hit.distance for hit in dense), default=0.0) if mode != "lexical" else None
         return Retrieval(language=language, documents=documents, top_similarity=top, mode=mode)
 
-    def _measure(
-        self,
-        documents: list[DocumentHit],
-        chunk_scores: NDArray[np.float32] | None,
-        item_scores: NDArray[np.float32] | None,
-    ) -> None:
+    def _measure(self, documents: list[DocumentHit], scores: NDArray[np.float32] | None) -> None:
         """Complete each candidate's dense evidence from the in-memory scores: the cosine of
         its best chunk (also for one found by BM25 alone) and of its best advice item."""
+        if scores is None:
+            return
         for document in documents:
             rows = self._chunk_rows.get(document.doc_id)
-            if chunk_scores is not None and rows is not None:
-                best = float(chunk_scores[rows].max())
+            if rows is not None:
+                best = float(scores[rows].max())
                 document.similarity = max(document.similarity or -1.0, best)
             items = self._item_rows.get(document.doc_id)
-            if item_scores is not None and items is not None:
-                document.best_item = float(item_scores[items].max())
+            if items is not None:
+                document.best_item = float(scores[items].max())
 
     def _score(self, documents: list[DocumentHit], mode: Mode, language: str) -> None:
         if mode == "dense":
@@ -245,23 +240,14 @@ class Retriever:
         ids = sorted(set(doc_ids))
         if not ids:
             return {}
-        store = self.store()
-        if self._matrix is not None and self._lexical is not None:
-            chunks = self._lexical.chunks
-            found = {
-                doc_id: [chunks[i] for i in self._chunk_rows.get(doc_id, ())] for doc_id in ids
-            }
-            for hits in found.values():
-                hits.sort(key=lambda hit: int(hit.metadata.get("chunk_index", 0)))
-            return found
-        where = {"doc_id": ids[0]} if len(ids) == 1 else {"doc_id": {"$in": ids}}
-        result: dict[str, list[ChunkHit]] = {doc_id: [] for doc_id in ids}
-        for hit in store.get_chunks(where):
-            if not _is_item(hit):
-                result[hit.doc_id].append(hit)
-        for hits in result.values():
+        self.store()
+        found = {
+            doc_id: [self._hit(int(row)) for row in self._chunk_rows.get(doc_id, ())]
+            for doc_id in ids
+        }
+        for hits in found.values():
             hits.sort(key=lambda hit: int(hit.metadata.get("chunk_index", 0)))
-        return result
+        return found
 
     def _dense_hits(
         self,
@@ -290,20 +276,16 @@ class Retriever:
     def _nearest_in_memory(
         self, scores: NDArray[np.float32], filters: Filters, n: int
     ) -> list[ChunkHit]:
-        assert self._lexical is not None
         if not len(scores):
             return []
         mask = self._mask(filters)
-        if mask is not None:
-            scores = np.where(mask, scores, -np.inf)
+        allowed = self._chunks if mask is None else self._chunks & mask
+        scores = np.where(allowed, scores, -np.inf)
         top = min(n, len(scores))
         candidates = np.argpartition(-scores, top - 1)[:top]
         ordered = candidates[np.argsort(-scores[candidates], kind="stable")]
-        chunks = self._lexical.chunks
         return [
-            replace(chunks[i], distance=float(1.0 - scores[i]))
-            for i in ordered
-            if np.isfinite(scores[i])
+            self._hit(int(i), float(1.0 - scores[i])) for i in ordered if np.isfinite(scores[i])
         ]
 
     def _mask(self, filters: Filters) -> NDArray[np.bool_] | None:
@@ -323,7 +305,7 @@ class Retriever:
     ) -> list[tuple[ChunkHit, float]]:
         assert self._lexical is not None
         hits = self._lexical.search(query, language, n, self._mask(filters))
-        return [(self._lexical.chunks[hit.position], hit.score) for hit in hits]
+        return [(self._hit(hit.position), hit.score) for hit in hits]
 
     def _group(
         self, dense: list[ChunkHit], lexical: list[tuple[ChunkHit, float]]
@@ -366,16 +348,8 @@ def _cosines(document: DocumentHit) -> tuple[float, float]:
     return similarity, similarity if item is None else item
 
 
-def _rows_by_document(hits: list[ChunkHit]) -> dict[str, NDArray[np.intp]]:
-    """Each document's positions in `hits`, as an index array."""
-    rows: dict[str, list[int]] = {}
-    for position, hit in enumerate(hits):
-        rows.setdefault(hit.doc_id, []).append(position)
-    return {doc_id: np.asarray(positions, dtype=np.intp) for doc_id, positions in rows.items()}
-
-
 def _is_item(hit: ChunkHit) -> bool:
-    return hit.metadata.get("record") == ITEM_RECORD
+    return is_item(hit.metadata)
 
 
 def _best_chunks(chunks: list[ChunkHit], limit: int) -> list[ChunkHit]:
