@@ -127,8 +127,9 @@ class Coach:
         return self.retriever.document_chunks(doc_ids)
 
     def ready(self) -> None:
-        """Open the index now (or raise the error that says why it cannot be opened)."""
-        self.retriever.store()
+        """Open the index and load the model now (or raise the error that says why the index
+        cannot be opened)."""
+        self.retriever.ready()
 
     def describe(self) -> dict[str, Any]:
         """The configuration behind the answers, for reports."""

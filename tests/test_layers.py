@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from coach.index import layers
+from coach.index import layers, writing
 from coach.index import store as store_module
 from coach.index.embedders import Embedder
 from coach.index.generations import Generations
 from coach.index.indexer import Indexer
 from coach.index.layers import LayeredStore, open_index
 from coach.index.records import StoreLocation
+from coach.index.segment_files import FACTS_FILE
 from coach.index.store import ChunkStore
 from coach.index.tables import RECORDS_FILE, TERMS_FILE, VECTORS_FILE, RecordTable
 from tests.conftest import CorpusBuilder
@@ -137,7 +138,7 @@ def test_segments_are_merged_when_they_pile_up_or_outweigh_the_base(
     location: StoreLocation,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(layers, "MAX_SEGMENTS", 3)
+    monkeypatch.setattr(writing, "MAX_SEGMENTS", 3)
     indexer = indexed(corpus, embedder, location, 40)
     base = segments(location)[0]
     for number in range(4):  # four small changes: past three segments the newer ones merge
@@ -179,7 +180,7 @@ def test_a_reader_reads_a_published_segments_table_once(
     location: StoreLocation,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(layers, "MAX_SEGMENTS", 2)
+    monkeypatch.setattr(writing, "MAX_SEGMENTS", 2)
     indexer = indexed(corpus, embedder, location, 20)
     first = opened(location, embedder)
     first.snapshot()
@@ -253,7 +254,7 @@ def test_whole_collections_are_read_page_by_page(
         paged.close()
 
 
-def test_each_segment_carries_its_table_and_a_reader_uses_it_instead_of_chroma(
+def test_each_segment_carries_its_files_and_a_reader_uses_them_instead_of_chroma(
     corpus: CorpusBuilder,
     embedder: Embedder,
     location: StoreLocation,
@@ -275,14 +276,15 @@ def test_each_segment_carries_its_table_and_a_reader_uses_it_instead_of_chroma(
         held_ids = held(location, embedder, folder)["chunks"]
         assert sorted(table.ids) == held_ids  # the table holds the segment's committed records
     layers._tables.clear()
+    layers._facts.clear()
 
-    def no_chroma_reads(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a reader read a segment from Chroma")
+    def no_chroma(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a reader opened a segment's Chroma database")
 
-    monkeypatch.setattr(ChunkStore, "snapshot", no_chroma_reads)
-    monkeypatch.setattr(ChunkStore, "get_chunks", no_chroma_reads)
+    monkeypatch.setattr(ChunkStore, "open", no_chroma)
     reader = opened(location, embedder)
     try:
+        assert len(reader.manifest()) == 12 and reader.chunk_count() == len(expected)
         hits, matrix = reader.snapshot()
         assert sorted(hit.id for hit in hits) == expected
         assert matrix.shape == (len(expected), embedder.dimension)
@@ -296,7 +298,7 @@ def test_an_index_from_before_the_tables_is_read_from_chroma_and_merged_into_one
 ) -> None:
     indexer = indexed(corpus, embedder, location, 12)
     [old] = segments(location)
-    for name in (TERMS_FILE, RECORDS_FILE, VECTORS_FILE):  # as an index written before them
+    for name in (TERMS_FILE, RECORDS_FILE, VECTORS_FILE, FACTS_FILE):  # as written before them
         (old / name).unlink()
     layers._tables.clear()
     reader = opened(location, embedder)

@@ -62,12 +62,26 @@ def load_embedder(settings: Settings) -> Embedder:
         return build_embedder(settings)
 
 
+# What the last command's corpus reader knew (`CorpusReader.remember`), beside the index.
+CORPUS_MEMORY = "corpus-files.json"
+
+
 def index_corpus(services: Services, *, strict: bool = False, rebuild: bool = False) -> IndexReport:
-    """Bring the index in step with the corpus of the services' settings, showing progress."""
+    """Bring the index in step with the corpus of the services' settings, showing progress.
+    The files parsed by the last command are parsed again only when they changed since."""
+    settings = services.settings
+    reader = services.indexer.reader(settings.corpus_dir)
+    memory = settings.index_dir / CORPUS_MEMORY
+    reader.recall(memory)
     with ProgressReporter() as report_progress:
-        return services.indexer.run(
-            services.settings.corpus_dir, strict=strict, rebuild=rebuild, progress=report_progress
+        report = services.indexer.run(
+            settings.corpus_dir, strict=strict, rebuild=rebuild, progress=report_progress
         )
+    try:
+        reader.remember(memory)
+    except OSError as exc:  # only the next run's speed depends on it
+        err.print(f"note: could not keep what was parsed in {memory}: {exc}", highlight=False)
+    return report
 
 
 class ProgressReporter:

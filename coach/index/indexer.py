@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from coach.errors import CorpusError, IndexNotFoundError, Problem
 from coach.index.embedders import Embedder
-from coach.index.layers import LayeredStore, open_index, open_writer
+from coach.index.layers import LayeredStore, open_index
 from coach.index.protocol import ChunkWriter
 from coach.index.records import (
     ChunkRecord,
@@ -23,6 +23,7 @@ from coach.index.records import (
     document_metadata,
 )
 from coach.index.store import ChunkStore
+from coach.index.writing import open_writer
 from coach.ingest.advice import ITEM_INDEX, ITEM_RECORD, advice_items, markdown_sections
 from coach.ingest.chunking import Chunker, embedding_text
 from coach.ingest.corpus import CorpusScan, Document

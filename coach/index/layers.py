@@ -1,5 +1,5 @@
-"""The embedded index as one index over its segments (`coach.index.generations`), and the
-writer that adds a segment per writing run.
+"""The embedded index as one index over its segments (`coach.index.generations`); the writer
+that adds them is `coach.index.writing`.
 
 Each segment is a whole Chroma database with chunks and a manifest. For each document the
 newest segment whose manifest names it decides: its entry is the committed version, and only
@@ -7,22 +7,19 @@ that segment's chunks of that version are seen. A removed document gets a tombst
 entry with no content hash). So a writing run writes only the documents it changes, into a new
 segment, and a curator's save costs what it changes, whatever the index holds.
 
-Segments pile up, so a writer merges them: past `MAX_SEGMENTS`, the segments after the first
-(the base) become one; when those hold more than `BASE_SHARE` of the base's chunks, or a
-segment holds chunks no manifest entry owns (never, unless written by hand), everything
-becomes one new base. A merge writes a new segment too: published segments are never written.
-Each segment also holds its records' table (`coach.index.tables`): vectors and BM25's term
-counts, saved by the writer. A reader keeps each published segment's table by its folder, so
-reopening after a save loads only the new segment. A segment without one (written before the
-tables were) is read from Chroma instead, and the next writing run merges everything into a new
-base that has one.
+Each segment also holds its records' table (`coach.index.tables`: vectors and BM25's term
+counts) and its facts (`coach.index.segment_files`), saved by the writer. A reader keeps each
+published segment's table by its folder, so reopening after a save loads only the new segment,
+and opens a segment's database only when it must (a query on the HNSW path). A segment without
+those files (written before they existed) is read from Chroma instead, and the next writing run
+merges everything into a new base that has them.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +27,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from coach.errors import IndexNotFoundError
-from coach.index.chroma import close_client, open_client
 from coach.index.generations import Generations
 from coach.index.records import ChunkHit, ChunkRecord, ManifestEntry, StoreLocation
-from coach.index.store import ChunkStore, drop_collections
+from coach.index.segment_files import manifest_entries, read_facts
+from coach.index.store import ChunkStore, identity_mismatch
 from coach.index.tables import RecordTable
 
 TOMBSTONE = ""  # the content hash of a manifest entry that says: this document is gone
-MAX_SEGMENTS = 4  # each is one more Chroma query on the HNSW path (beyond the in-memory limit)
-BASE_SHARE = 0.25
-MERGE_BATCH = 2000  # chunks a merge writes at a time
 _CACHED_SEGMENTS = 32  # published segments whose tables a reader process keeps
 _tables: OrderedDict[Path, RecordTable] = OrderedDict()
 # A published segment's manifest and chunk count, which never change either.
@@ -65,104 +59,83 @@ def open_index(location: StoreLocation, embedder: str, dimension: int) -> ChunkS
     return LayeredStore.open(location, folders, embedder, dimension)
 
 
-@contextmanager
-def open_writer(
-    location: StoreLocation, embedder: str, dimension: int, rebuild: bool = False
-) -> Iterator[ChunkStore | LayeredStore]:
-    """The index opened for writing, created for this embedder when there is none.
-
-    Embedded: the writer adds a new segment, published (with the list of segments) only when
-    the block ends without error and something changed; then it merges segments if due.
-    Server: writes go straight to the server, and the manifest keeps half-written documents
-    invisible.
-    """
-    if location.host:
-        client = open_client(location)
-        try:
-            if rebuild:
-                drop_collections(location, client)
-            yield ChunkStore.create(location, client, embedder, dimension)
-        finally:
-            close_client(client)
-        return
-    assert location.path is not None
-    generations = Generations(location.path)
-    with generations.writing():
-        published_before = generations.segments()
-        previous = [] if rebuild else published_before
-        staged = generations.stage()
-        client = open_client(location, staged)
-        published = False
-        try:
-            delta = ChunkStore.create(location, client, embedder, dimension)
-            older = [ChunkStore.open(location, embedder, dimension, f) for f in previous]
-            store = LayeredStore(location, [*older, delta], [*previous, staged], writable=True)
-            try:
-                yield store
-                sizes = [store.facts(number)[1] for number in range(len(store.segments))]
-                if delta.modified or not previous:
-                    RecordTable.build(*delta.snapshot()).save(staged)
-                    untabled = any(RecordTable.load(f, vectors=False) is None for f in previous)
-                    store.needs_full_merge |= untabled  # an index from before the tables
-            finally:
-                store.close()
-            if delta.modified or not previous:
-                generations.publish([*previous, staged])
-                published = True
-                due = _merge_due(sizes, store.needs_full_merge)
-                if due is not None:
-                    _merge(generations, location, embedder, dimension, full=due)
-                generations.prune(keep_previous=published_before)
-        finally:
-            close_client(client)
-            if not published:
-                generations.discard(staged)
-
-
 class LayeredStore:
     """Segments read as one index (oldest first); a writer's last segment is the one it
-    writes. Satisfies what the retriever reads and what the indexer writes."""
+    writes. Satisfies what the retriever reads and what the indexer writes.
+
+    A published segment's Chroma database is opened only when something needs it (a query on
+    the HNSW path, a segment without saved files): its manifest, count and table come from
+    the files saved beside it (`FACTS_FILE`, `coach.index.tables`)."""
 
     def __init__(
         self,
         location: StoreLocation,
-        segments: list[ChunkStore],
         folders: list[Path],
+        embedder: str,
+        dimension: int,
         *,
-        writable: bool = False,
+        delta: tuple[Path, ChunkStore] | None = None,
     ) -> None:
         self.location = location
-        self._segments = segments
-        self._folders = folders
-        self._writable = writable
+        self._folders = [*folders, *([delta[0]] if delta else [])]
+        self._opened: list[ChunkStore | None] = [None] * len(folders)
+        self._opened += [delta[1]] if delta else []
+        self._identity = (embedder, dimension)
+        self._writable = delta is not None
+        self._opening = threading.Lock()
         self._winners: Winners | None = None
         self.needs_full_merge = False
 
     @classmethod
     def open(
-        cls, location: StoreLocation, folders: list[Path], embedder: str, dimension: int
+        cls,
+        location: StoreLocation,
+        folders: list[Path],
+        embedder: str,
+        dimension: int,
+        *,
+        delta: tuple[Path, ChunkStore] | None = None,
     ) -> LayeredStore:
-        opened: list[ChunkStore] = []
+        """The segments in `folders` (and a writer's `delta` after them), each checked to be
+        built by this embedder: from its facts file, or by opening its database."""
+        store = cls(location, folders, embedder, dimension, delta=delta)
         try:
-            for folder in folders:
-                opened.append(ChunkStore.open(location, embedder, dimension, folder))
+            for number, folder in enumerate(folders):
+                facts = read_facts(folder)
+                if facts is None:
+                    store._segment(number)  # opening it checks the embedder
+                elif (facts["embedder"], facts["dimension"]) != (embedder, dimension):
+                    raise identity_mismatch(
+                        location, facts["embedder"], facts["dimension"], embedder, dimension
+                    )
         except Exception:
-            for store in opened:
-                store.close()
+            store.close()
             raise
-        return cls(location, opened, list(folders))
+        return store
+
+    def _segment(self, number: int) -> ChunkStore:
+        """Segment `number`'s Chroma database, opened on first use."""
+        with self._opening:
+            opened = self._opened[number]
+            if opened is None:
+                embedder, dimension = self._identity
+                opened = ChunkStore.open(self.location, embedder, dimension, self._folders[number])
+                self._opened[number] = opened
+            return opened
 
     def close(self) -> None:
-        for store in self._segments:
-            store.close()
+        for number, store in enumerate(self._opened):
+            if store is not None:
+                store.close()
+                self._opened[number] = None
 
     @property
     def segments(self) -> list[ChunkStore]:
-        return list(self._segments)
+        return [self._segment(number) for number in range(len(self._folders))]
 
     @property
     def modified(self) -> bool:
-        return self._writable and self._segments[-1].modified
+        return self._writable and self._delta.modified
 
     def is_stale(self) -> bool:
         assert self.location.path is not None
@@ -172,12 +145,18 @@ class LayeredStore:
 
     def facts(self, number: int) -> tuple[dict[str, ManifestEntry], int]:
         """A segment's manifest (tombstones included) and chunk count: read once per process
-        for a published segment, every time for the one being written."""
-        store, folder = self._segments[number], self._folders[number]
-        if self._writable and number == len(self._segments) - 1:
-            return store.manifest(), store.chunk_count()
+        for a published segment (from its facts file when it has one), every time for the one
+        being written."""
+        folder = self._folders[number]
+        if self._writable and number == len(self._folders) - 1:
+            return self._delta.manifest(), self._delta.chunk_count()
         if folder not in _facts:
-            _facts[folder] = (store.manifest(), store.chunk_count())
+            saved = read_facts(folder)
+            if saved is not None:
+                _facts[folder] = (manifest_entries(saved["manifest"]), int(saved["count"]))
+            else:
+                store = self._segment(number)
+                _facts[folder] = (store.manifest(), store.chunk_count())
             while len(_facts) > _CACHED_SEGMENTS:
                 _facts.popitem(last=False)
         _facts.move_to_end(folder)
@@ -187,7 +166,7 @@ class LayeredStore:
         """Each document's deciding segment (by index) and entry, tombstones included."""
         if self._winners is None:
             found: Winners = {}
-            for number in range(len(self._segments)):
+            for number in range(len(self._folders)):
                 for doc_id, entry in self.facts(number)[0].items():
                     found[doc_id] = (number, entry)
             self._winners = found
@@ -205,7 +184,7 @@ class LayeredStore:
         segment replaced (so a leftover chunk anywhere shows, as on one database)."""
         winners = self.winners()
         count = 0
-        for number in range(len(self._segments)):
+        for number in range(len(self._folders)):
             manifest, stored = self.facts(number)
             count += stored
             for doc_id, entry in manifest.items():
@@ -222,7 +201,7 @@ class LayeredStore:
     def get_chunks(self, where: dict[str, Any] | None = None) -> list[ChunkHit]:
         return [
             hit
-            for number, store in enumerate(self._segments)
+            for number, store in enumerate(self.segments)
             for hit in self._seen(number, store.get_chunks(where))
         ]
 
@@ -230,8 +209,8 @@ class LayeredStore:
         """Each segment's table, with the records of the documents that segment decides."""
         winners = self.winners()
         found = []
-        for number, store in enumerate(self._segments):
-            table = self._table(number, store, vectors)
+        for number in range(len(self._folders)):
+            table = self._table(number, vectors)
             decided = {doc_id for doc_id, (owner, _) in winners.items() if owner == number}
             found.append((table, table.rows_of(decided)))
         return found
@@ -246,16 +225,17 @@ class LayeredStore:
             blocks.append(np.asarray(table.vectors[rows]))
         return hits, np.concatenate(blocks) if blocks else np.zeros((0, 0), dtype=np.float32)
 
-    def _table(self, number: int, store: ChunkStore, vectors: bool) -> RecordTable:
+    def _table(self, number: int, vectors: bool) -> RecordTable:
         """A published segment's table, read once per process: loaded from its files, or
         built from its Chroma records when it has none."""
         folder = self._folders[number]
-        if self._writable and number == len(self._segments) - 1:
-            return RecordTable.build(*store.snapshot())  # being written: not published
+        if self._writable and number == len(self._folders) - 1:
+            return RecordTable.build(*self._delta.snapshot())  # being written: not published
         cached = _tables.get(folder)
         if cached is None or (vectors and cached.vectors.shape[1] == 0):
             cached = RecordTable.load(folder, vectors)
             if cached is None:
+                store = self._segment(number)
                 cached = RecordTable.build(
                     *(store.snapshot() if vectors else (store.get_chunks(), None))
                 )
@@ -273,7 +253,7 @@ class LayeredStore:
         may be versions a newer segment replaced)."""
         found = [
             hit
-            for number, store in enumerate(self._segments)
+            for number, store in enumerate(self.segments)
             for hit in self._seen(number, store.query(embedding, 2 * k, where))
         ]
         return sorted(found, key=lambda hit: hit.distance)[:k]
@@ -283,7 +263,9 @@ class LayeredStore:
     @property
     def _delta(self) -> ChunkStore:
         assert self._writable, "a reader writes nothing"
-        return self._segments[-1]
+        delta = self._opened[-1]
+        assert delta is not None
+        return delta
 
     def write_chunks(self, records: Sequence[ChunkRecord]) -> None:
         self._delta.write_chunks(records)
@@ -308,7 +290,7 @@ class LayeredStore:
         """Delete this segment's chunks that no committed version owns; a published segment
         holding such chunks is merged away after this run (it is never written)."""
         swept = self._delta.sweep(manifest)
-        for number in range(len(self._segments) - 1):
+        for number in range(len(self._folders) - 1):
             own, stored = self.facts(number)
             if stored != sum(entry.n_chunks for entry in own.values()):
                 self.needs_full_merge = True
@@ -327,64 +309,3 @@ class LayeredStore:
             for doc_id, (owner, entry) in winners.items():
                 if owner == number:
                     yield entry, by_doc.get(doc_id, [])
-
-
-def _merge_due(sizes: list[int], full: bool) -> bool | None:
-    """Whether to merge the published segments `sizes` (chunks in each, oldest first) now:
-    None not yet, False the newer ones into one, True all into one new base. All when the newer
-    ones hold more than `BASE_SHARE` of the base's chunks; the newer ones past `MAX_SEGMENTS`."""
-    if len(sizes) < 2:
-        return None
-    if full or sum(sizes[1:]) > BASE_SHARE * max(sizes[0], 1):
-        return True
-    return False if len(sizes) > MAX_SEGMENTS else None
-
-
-def _merge(
-    generations: Generations,
-    location: StoreLocation,
-    embedder: str,
-    dimension: int,
-    *,
-    full: bool,
-) -> None:
-    """Write the published segments (all, or all but the base) as one new segment, and
-    publish the list with it in their place."""
-    folders = generations.segments()
-    merged = folders if full else folders[1:]
-    staged = generations.stage()
-    client = open_client(location, staged)
-    try:
-        target = ChunkStore.create(location, client, embedder, dimension)
-        with _closing_layers(location, merged, embedder, dimension) as source:
-            entries: list[ManifestEntry] = []
-            waiting: list[ChunkRecord] = []
-            for entry, records in source.records():
-                if entry.content_hash == TOMBSTONE and full:
-                    continue  # nothing older is left for it to hide
-                waiting += records
-                entries.append(entry)
-                if len(waiting) >= MERGE_BATCH:
-                    target.write_chunks(waiting)
-                    waiting = []
-            target.write_chunks(waiting)
-            target.commit(entries)
-            RecordTable.join(source.tables()).save(staged)
-        close_client(client)
-        generations.publish([staged] if full else [folders[0], staged])
-    except BaseException:
-        close_client(client)
-        generations.discard(staged)
-        raise
-
-
-@contextmanager
-def _closing_layers(
-    location: StoreLocation, folders: list[Path], embedder: str, dimension: int
-) -> Iterator[LayeredStore]:
-    store = LayeredStore.open(location, folders, embedder, dimension)
-    try:
-        yield store
-    finally:
-        with suppress(Exception):
-            store.close()

@@ -124,11 +124,7 @@ class ChunkStore:
         meta = self._chunks.metadata or {}
         built_by, built_dim = meta.get("embedder"), meta.get("dimension")
         if built_by != embedder or built_dim != dimension:
-            raise IndexMismatchError(
-                f"the {self.location.describe()} was built with {built_by} ({built_dim}-d), "
-                f"but the configured embedder is {embedder} ({dimension}-d). Rebuild it with "
-                "`coach index --rebuild`, or set COACH_EMBEDDING_MODEL to the model that built it."
-            )
+            raise identity_mismatch(self.location, built_by, built_dim, embedder, dimension)
 
     # -- the manifest ----------------------------------------------------------------------
 
@@ -360,4 +356,15 @@ def _entry(doc_id: str, meta: dict[str, Any]) -> ManifestEntry:
         content_hash=str(meta["content_hash"]),
         n_chunks=int(meta["n_chunks"]),
         path=str(meta.get("path", "")),
+    )
+
+
+def identity_mismatch(
+    location: StoreLocation, built_by: object, built_dim: object, embedder: str, dimension: int
+) -> IndexMismatchError:
+    """The error for an index built by another embedder than the configured one."""
+    return IndexMismatchError(
+        f"the {location.describe()} was built with {built_by} ({built_dim}-d), "
+        f"but the configured embedder is {embedder} ({dimension}-d). Rebuild it with "
+        "`coach index --rebuild`, or set COACH_EMBEDDING_MODEL to the model that built it."
     )

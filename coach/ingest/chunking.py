@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from llama_index.core import Document as LlamaDocument
-from llama_index.core.node_parser import MarkdownNodeParser, SentenceSplitter
+from functools import cached_property
+from typing import Any
 
 from coach.ingest.corpus import Document
 
@@ -52,9 +51,18 @@ class Chunker:
         self._tokenize = tokenize
         self._max_tokens = max_tokens
         self._overlap = overlap_tokens
-        self._sections = MarkdownNodeParser(include_prev_next_rel=False)
+
+    @cached_property
+    def _sections(self) -> Any:
+        """llama-index's Markdown parser, imported on first use (about a second): a run with
+        nothing to chunk, such as a no-op `coach index`, does without."""
+        from llama_index.core.node_parser import MarkdownNodeParser
+
+        return MarkdownNodeParser(include_prev_next_rel=False)
 
     def chunk(self, document: Document) -> list[Chunk]:
+        from llama_index.core import Document as LlamaDocument
+
         source = LlamaDocument(text=document.body, id_=document.id)
         pieces: list[tuple[tuple[str, ...], str]] = []
         for node in self._sections.get_nodes_from_documents([source]):
@@ -75,6 +83,8 @@ class Chunker:
         budget = max(budget, _MIN_CHUNK_TOKENS)
         if len(self._tokenize(text)) <= budget:
             return [text]
+        from llama_index.core.node_parser import SentenceSplitter
+
         splitter = SentenceSplitter(
             chunk_size=budget,
             chunk_overlap=min(self._overlap, budget // 4),

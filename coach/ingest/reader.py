@@ -1,15 +1,23 @@
 """Reading a corpus folder again and again, parsing only the files that changed since: the
 API's reads (`coach.ingest.curation`) and the indexer's runs share one reader per folder, so a
-curator's save or a no-op `coach index` costs the files that changed, not the corpus."""
+curator's save or a no-op `coach index` costs the files that changed, not the corpus. What a
+reader knows can be kept in a file (`remember`, `recall`), so a new process (`coach index`)
+parses only what changed since the last one."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from dataclasses import asdict
+from datetime import date
 from pathlib import Path
+from typing import Any
 
+from coach.atomic import write_atomic
 from coach.ingest.corpus import (
     CorpusScan,
+    Document,
     ParsedFile,
     iter_corpus_files,
     read_document,
@@ -22,6 +30,7 @@ from coach.ingest.corpus import (
 SETTLE_NS = 2 * 10**9
 
 FileKey = tuple[int, int, int, int]
+MEMORY_FORMAT = 1  # of the file `remember` writes; another format is not read
 
 
 class CorpusReader:
@@ -39,6 +48,43 @@ class CorpusReader:
         self.parsed = 0
         self._known: dict[Path, tuple[FileKey, ParsedFile]] = {}
         self._lock = threading.Lock()
+        self._remembered = 0  # `parsed` when this reader last wrote or read its file
+
+    def recall(self, path: Path) -> None:
+        """Know what `remember` wrote to `path` for this folder (nothing when it is missing,
+        unreadable, of another format or of another folder: those files are parsed again)."""
+        try:
+            saved = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            return
+        if saved.get("format") != MEMORY_FORMAT or saved.get("corpus") != self._name():
+            return
+        with self._lock:
+            for rel, (key, fields) in saved["files"].items():
+                document = _document(fields)
+                self._known[self.corpus_dir / rel] = (
+                    (key[0], key[1], key[2], key[3]),
+                    ParsedFile(document.path, document, [], document.id),
+                )
+            self._remembered = self.parsed
+
+    def remember(self, path: Path) -> None:
+        """Keep the valid files this reader knows in `path` (written again only when it parsed
+        something since it last wrote or read it)."""
+        with self._lock:
+            if self._remembered == self.parsed and path.exists():
+                return
+            files = {
+                parsed.path: [list(key), asdict(parsed.document)]
+                for key, parsed in self._known.values()
+                if parsed.document is not None and not parsed.problems
+            }
+            self._remembered = self.parsed
+        memory = {"format": MEMORY_FORMAT, "corpus": self._name(), "files": files}
+        write_atomic(path, json.dumps(memory, ensure_ascii=False, default=str).encode())
+
+    def _name(self) -> str:
+        return str(self.corpus_dir.resolve())
 
     def scan(self) -> CorpusScan:
         require_corpus(self.corpus_dir)
@@ -69,3 +115,14 @@ class CorpusReader:
         if key is not None and key[2] < settled_before:
             known[path] = (key, parsed)
         return parsed
+
+
+def _document(fields: dict[str, Any]) -> Document:
+    updated = fields.get("updated")
+    return Document(
+        **{
+            **fields,
+            "tags": tuple(fields["tags"]),
+            "updated": date.fromisoformat(updated) if updated else None,
+        }
+    )

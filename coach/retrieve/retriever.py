@@ -96,6 +96,7 @@ class Retriever:
         self._chunk_rows: dict[str, NDArray[np.intp]] = {}  # a document's rows of the chunks
         self._item_rows: dict[str, NDArray[np.intp]] = {}  # and of its advice items
         self._reload = threading.Lock()
+        self._warm = False  # whether `ready` has embedded a query yet
         # One query embedding at a time: the models already use both cores for one text, and
         # concurrent calls only fight over them.
         self._embedding = threading.Lock()
@@ -107,6 +108,14 @@ class Retriever:
 
     def _open_chunk_store(self) -> SearchableStore:
         return open_index(self.location, self.embedder.name, self.embedder.dimension)
+
+    def ready(self) -> None:
+        """Open the index, and embed a first query, so the first request loads nothing."""
+        self.store()
+        if not self._warm:
+            with self._embedding:
+                self.embedder.embed_query("warm-up")
+            self._warm = True
 
     def store(self) -> SearchableStore:
         """The current index, reopened (and BM25 rebuilt) when it changed since last time."""
