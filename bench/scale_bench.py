@@ -5,9 +5,10 @@ On a synthetic corpus of `--docs` documents (bench/synthetic.py), in one run:
 1. a full index in a fresh process, the model loaded, against the raw model on a seeded sample
    of the texts the pipeline embeds, in that process; its peak RSS; the index's size on disk;
 2. `coach serve` (a real process on a free port) from its start until /readyz answers ready;
-3. a curator's save of a document until it is the top hit of a search for the new token the
-   save added (PUT then POST /v1/search, through the API), over `--saves` documents;
-4. a lesson approval until it is the top hit the same way, over `--approvals` lessons;
+3. a curator's save of a document until a search for the new token the save added shows it
+   among its five results, the page a user sees (PUT then POST /v1/search, through the API),
+   over `--saves` documents;
+4. a lesson approval until it shows the same way, over `--approvals` lessons;
 5. a no-op `coach index` (a fresh CLI process, as an operator runs it) and a no-op
    `Indexer.run` in process, the model loaded;
 6. the service's retriever at that size, in memory (BM25 and the dense matrix) and on Chroma's
@@ -61,6 +62,11 @@ REPO = Path(__file__).resolve().parents[1]
 COACH = str(Path(sys.executable).with_name("coach"))
 DATASETS = ("dataset.jsonl", "rijnmond.jsonl", "zorggroep.jsonl")
 SEARCHABLE_WITHIN = 120.0  # seconds a save may take to show in search before it counts as lost
+# A change is searchable when a search for its new token shows the document among its results.
+# Not "the top hit": the random tokens of other markers look alike to the model (a marker finds
+# an earlier lesson's by meaning), and a lesson in the other language gets the lexical share of
+# its standing by meaning (coach.retrieve.retriever), so it can outrank the changed document.
+SHOWN = 5
 POLL_SECONDS = 0.05
 EDITABLE = ("title", "type", "language", "body", "team", "owner", "tags", "updated", "status")
 # The section a curator's new point goes into: a procedure's steps, a lesson's lesson.
@@ -305,6 +311,7 @@ def service_figures(
             httpx.Client(base_url=base, timeout=300, headers=bearer(curator_key)) as curator,
             httpx.Client(base_url=base, timeout=300, headers=bearer(professional_key)) as pro,
         ):
+            figures["cpu_per_request"] = cpu_per_request(pro, memory.process)
             changes = [curator_save(curator, doc, rng) for doc in rng.sample(documents, saves)]
             figures["saves"] = {"how": SAVE_HOW, **summary(changes)}
             changes = [lesson_approval(curator, pro, n, rng) for n in range(approvals)]
@@ -315,13 +322,14 @@ def service_figures(
 
 
 SEARCHED = (
-    f"then POST /v1/search for that text every {POLL_SECONDS} s until the document is the "
-    "top hit; seconds from sending the request, and the request's own (`request_s`)"
+    f"then POST /v1/search for that text (k={SHOWN}) every {POLL_SECONDS} s until the document "
+    "is among the results; seconds from sending the request, and the request's own "
+    "(`request_s`)"
 )
 SAVE_HOW = (
     "per document of a seeded sample: GET /v1/documents/{id}, a new first point in its steps "
     "or lesson (an advice item) holding a new token (three times, joined by two function words "
-    "of its language) that does not find it first (else another), then PUT with If-Match, "
+    "of its language) that does not find it already (else another), then PUT with If-Match, "
     + SEARCHED
 )
 APPROVAL_HOW = (
@@ -329,6 +337,42 @@ APPROVAL_HOW = (
     "token written the same way (POST /v1/sessions/{id}/lesson); a curator approves it (POST "
     "/v1/drafts/{id}/approve with If-Match), " + SEARCHED
 )
+
+
+CPU_REQUESTS = {"/v1/search": 300, "/v1/coach": 200}
+
+
+def cpu_per_request(client: httpx.Client, server: psutil.Process) -> dict[str, Any]:
+    """The server's CPU seconds (user + system, its workers included) over sequential requests,
+    per request: the load generator's own CPU is not counted. Situations of the three
+    organisations' evaluation suites, in turn; ten warm-up requests first."""
+    found = situations(max(CPU_REQUESTS.values()))
+    texts = [found[number % len(found)] for number in range(max(CPU_REQUESTS.values()))]
+    figures: dict[str, Any] = {
+        "how": (
+            "sequential requests from this process; the server's user+system CPU seconds "
+            "(psutil, its worker processes included) before and after, divided by the requests"
+        )
+    }
+    for path, count in CPU_REQUESTS.items():
+        field = "query" if path == "/v1/search" else "situation"
+        for text in texts[:10]:
+            client.post(path, json={field: text}).raise_for_status()
+        before = _cpu_seconds(server)
+        started = time.perf_counter()
+        for text in texts[:count]:
+            client.post(path, json={field: text}).raise_for_status()
+        figures[path] = {
+            "requests": count,
+            "cpu_ms": round(1000 * (_cpu_seconds(server) - before) / count, 2),
+            "wall_ms": round(1000 * (time.perf_counter() - started) / count, 2),
+        }
+    return figures
+
+
+def _cpu_seconds(server: psutil.Process) -> float:
+    family = [server, *server.children(recursive=True)]
+    return float(sum(p.cpu_times().user + p.cpu_times().system for p in family))
 
 
 def add_key(user: str, role: str) -> str:
@@ -384,7 +428,7 @@ def marker(language: str, rng: random.Random) -> str:
 
 
 def top_hits(client: httpx.Client, query: str) -> list[str]:
-    response = client.post("/v1/search", json={"query": query, "k": 5})
+    response = client.post("/v1/search", json={"query": query, "k": SHOWN})
     response.raise_for_status()
     return [str(source["id"]) for source in response.json()["sources"]]
 
@@ -392,14 +436,14 @@ def top_hits(client: httpx.Client, query: str) -> list[str]:
 def timed_change(
     client: httpx.Client, send: Callable[[], httpx.Response], query: str, doc_id: str
 ) -> dict[str, Any]:
-    """Send a change, then search `query` until `doc_id` is the top hit: both durations, and
+    """Send a change, then search `query` until `doc_id` shows: both durations, and
     the last hits when it never got there within SEARCHABLE_WITHIN."""
     started = time.perf_counter()
     send().raise_for_status()
     change: dict[str, Any] = {"doc_id": doc_id, "request_s": since(started)}
     while time.perf_counter() - started < SEARCHABLE_WITHIN:
         hits = top_hits(client, query)
-        if hits[:1] == [doc_id]:
+        if doc_id in hits:
             return {**change, "searchable_s": since(started)}
         time.sleep(POLL_SECONDS)
     return {**change, "searchable_s": None, "last_hits": hits}
@@ -420,7 +464,7 @@ def curator_save(curator: httpx.Client, document: Document, rng: random.Random) 
     current.raise_for_status()
     fields = {key: value for key, value in current.json().items() if key in EDITABLE}
     query = marker(document.language, rng)
-    while top_hits(curator, query)[:1] == [document.id]:  # found before the save: proves nothing
+    while document.id in top_hits(curator, query):  # found before the save: proves nothing
         query = marker(document.language, rng)
     fields["body"] = with_point(fields["body"], CORE[(document.type, document.language)], query)
     headers = {"If-Match": current.headers["ETag"]}
@@ -648,6 +692,16 @@ def markdown(results: dict[str, Any]) -> str:
                 "< 15 s",
             )
         )
+    if cpu := results.get("cpu_per_request"):
+        for path, target in (("/v1/search", "<= 8 ms"), ("/v1/coach", "<= 12 ms")):
+            figure = cpu[path]
+            rows.append(
+                (
+                    f"server CPU per `{path}` ({figure['requests']} sequential)",
+                    f"{figure['cpu_ms']} ms (wall {figure['wall_ms']} ms)",
+                    target,
+                )
+            )
     for key, label in (("saves", "a curator's save"), ("approvals", "a lesson approval")):
         if figures := results.get(key):
             found, request = figures["searchable_s"], figures["request_s"]
