@@ -27,8 +27,9 @@ from synthetic import synthesize as synthesize  # retrieval_bench imports it fro
 
 from coach.factory import build_embedder
 from coach.index.embedders import Embedder
-from coach.index.indexer import Indexer, _units
+from coach.index.indexer import Indexer
 from coach.index.records import StoreLocation
+from coach.index.units import units_of
 from coach.ingest.advice import ITEM_INDEX
 from coach.ingest.corpus import Document, scan_corpus
 from coach.offline import offline_environment
@@ -44,7 +45,7 @@ def peak_rss_mb() -> float:
 def embedded_texts(indexer: Indexer, documents: list[Document]) -> tuple[list[str], int]:
     """What the pipeline embeds for these documents, in its order (the indexer's own units, so
     the raw model sees exactly the pipeline's texts), and how many of them are chunks."""
-    units = [unit for document in documents for unit in _units(document, indexer.chunker)]
+    units = [unit for document in documents for unit in units_of(document, indexer.chunker)]
     return [unit.embed for unit in units], sum(unit.index < ITEM_INDEX for unit in units)
 
 

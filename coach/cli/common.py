@@ -73,7 +73,7 @@ def index_corpus(services: Services, *, strict: bool = False, rebuild: bool = Fa
     reader = services.indexer.reader(settings.corpus_dir)
     memory = settings.index_dir / CORPUS_MEMORY
     reader.recall(memory)
-    with ProgressReporter() as report_progress:
+    with ProgressReporter(unit="documents") as report_progress:
         report = services.indexer.run(
             settings.corpus_dir, strict=strict, rebuild=rebuild, progress=report_progress
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,15 +17,14 @@ from coach.index.protocol import ChunkWriter
 from coach.index.records import (
     ChunkRecord,
     ManifestEntry,
-    RecordMetadata,
     StoreLocation,
     chunk_id,
     document_metadata,
 )
 from coach.index.store import ChunkStore
+from coach.index.units import ChunkerRecipe, each_with_units
 from coach.index.writing import open_writer
-from coach.ingest.advice import ITEM_INDEX, ITEM_RECORD, advice_items, markdown_sections
-from coach.ingest.chunking import Chunker, embedding_text
+from coach.ingest.chunking import Chunker
 from coach.ingest.corpus import CorpusScan, Document
 from coach.ingest.reader import CorpusReader
 
@@ -50,47 +49,8 @@ def indexed_hash(document: Document) -> str:
     return digest[: max(len(document.content_hash), 16)]
 
 
-@dataclass(frozen=True)
-class _Unit:
-    """One record to embed: a chunk or an advice item."""
-
-    index: int
-    embed: str  # what the embedder sees
-    text: str  # what the store keeps
-    metadata: RecordMetadata
-
-
-def _units(document: Document, chunker: Chunker) -> list[_Unit]:
-    chunks = chunker.chunk(document)
-    units = [
-        _Unit(
-            chunk.index,
-            embedding_text(document.title, chunk),
-            chunk.text,
-            {"chunk_index": chunk.index, "heading_path": chunk.heading_path},
-        )
-        for chunk in chunks
-    ]
-    for number, item in enumerate(advice_items(document.type, markdown_sections(document.body))):
-        units.append(
-            _Unit(
-                ITEM_INDEX + number,
-                f"{document.title}\n{item.text}",
-                item.text,
-                {
-                    "record": ITEM_RECORD,
-                    "chunk_index": ITEM_INDEX + number,
-                    "heading_path": item.section,
-                    "item_priority": item.priority,
-                    "item_step": item.step or 0,
-                },
-            )
-        )
-    return units
-
-
 ProgressCallback = Callable[[int, int], None]
-"""Called with (chunks embedded so far, chunks to embed in this run)."""
+"""Called with (documents embedded so far, documents to embed in this run)."""
 
 
 @dataclass
@@ -137,6 +97,7 @@ class Indexer:
         self.group_chunks = group_chunks
         max_tokens = min(chunk_tokens, embedder.max_tokens) if chunk_tokens else embedder.max_tokens
         self.chunker = Chunker(embedder.tokenize, max_tokens)
+        self._recipe = ChunkerRecipe.of(embedder.name, max_tokens)
         self._readers: dict[Path, CorpusReader] = {}
 
     def reader(self, corpus_dir: Path) -> CorpusReader:
@@ -200,64 +161,76 @@ class Indexer:
         records dropped. The one place where a document becomes index records."""
         manifest = manifest if manifest is not None else {}
         report = report if report is not None else IndexReport()
-        chunked = [(document, _units(document, self.chunker)) for document in documents]
         versions = {document.id: indexed_hash(document) for document in documents}
-        total = sum(len(units) for _, units in chunked)
         done = 0
         if progress:
-            progress(0, total)
-        for group in _groups(chunked, self.group_chunks):
-            texts = [unit.embed for _document, units in group for unit in units]
-            started = time.perf_counter()
-            vectors = iter(self.embedder.embed_passages(texts))
-            report.seconds_embedding += time.perf_counter() - started
-            records: list[ChunkRecord] = []
-            for document, units in group:
-                version = versions[document.id]
-                base = document_metadata(document)
-                for unit in units:
-                    records.append(
-                        ChunkRecord(
-                            id=chunk_id(document.id, version, unit.index),
-                            text=unit.text,
-                            embedding=next(vectors),
-                            metadata={**base, "content_hash": version, **unit.metadata},
-                        )
+            progress(0, len(documents))
+        # Units are made ahead in a process of their own for a large run (`coach.index.units`).
+        # Writing a group in a thread while the next is embedded gained nothing: Chroma's
+        # writes use more than the one core the model leaves free, and hold the GIL in part.
+        with closing(each_with_units(documents, self.chunker, self._recipe)) as made:
+            for group in _groups(made, self.group_chunks):
+                texts = [unit.embed for _document, units in group for unit in units]
+                started = time.perf_counter()
+                vectors = iter(self.embedder.embed_passages(texts))
+                report.seconds_embedding += time.perf_counter() - started
+                records = [
+                    ChunkRecord(
+                        id=chunk_id(document.id, versions[document.id], unit.index),
+                        text=unit.text,
+                        embedding=next(vectors),
+                        metadata={
+                            **document_metadata(document),
+                            "content_hash": versions[document.id],
+                            **unit.metadata,
+                        },
                     )
-            store.write_chunks(records)
-            store.commit(
-                [
+                    for document, units in group
+                    for unit in units
+                ]
+                entries = [
                     ManifestEntry(document.id, versions[document.id], len(units), document.path)
                     for document, units in group
                 ]
-            )
-            for document, _done in group:
-                if document.id in manifest:
-                    store.drop_stale_chunks(document.id, keep_hash=versions[document.id])
-                    report.updated.append(document.id)
-                else:
-                    report.added.append(document.id)
-            report.chunks_embedded += len(texts)
-            done += len(texts)
-            if progress:
-                progress(done, total)
+                _write(store, records, entries, manifest)
+                for document, _units in group:
+                    (report.updated if document.id in manifest else report.added).append(
+                        document.id
+                    )
+                report.chunks_embedded += len(texts)
+                done += len(group)
+                if progress:
+                    progress(done, len(documents))
         return report
 
 
-def _groups(items: Sequence[tuple[T, list[U]]], size: int) -> list[list[tuple[T, list[U]]]]:
+def _write(
+    store: ChunkWriter,
+    records: list[ChunkRecord],
+    entries: list[ManifestEntry],
+    manifest: dict[str, ManifestEntry],
+) -> None:
+    """A group into the store: its records, then the manifest entries that publish them, then
+    the records of the versions they replace."""
+    store.write_chunks(records)
+    store.commit(entries)
+    for entry in entries:
+        if entry.doc_id in manifest:
+            store.drop_stale_chunks(entry.doc_id, keep_hash=entry.content_hash)
+
+
+def _groups(items: Iterable[tuple[T, list[U]]], size: int) -> Iterator[list[tuple[T, list[U]]]]:
     """Consecutive items grouped so that each group holds at least `size` records (bar the last)."""
-    groups: list[list[tuple[T, list[U]]]] = []
     current: list[tuple[T, list[U]]] = []
     count = 0
     for item in items:
         current.append(item)
         count += len(item[1])
         if count >= size:
-            groups.append(current)
+            yield current
             current, count = [], 0
     if current:
-        groups.append(current)
-    return groups
+        yield current
 
 
 @dataclass
