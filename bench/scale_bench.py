@@ -40,6 +40,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -191,12 +192,11 @@ def bench_settings(corpus: Path, index_dir: Path) -> Settings:
 def in_fresh_process(function: Callable[..., T], *args: Any) -> T:
     """`function(*args)` in a new Python process (spawned, not forked): nothing this process
     loaded or cached counts in its time or its memory."""
-    pool = multiprocessing.get_context("spawn").Pool(1)
-    try:
-        return pool.apply(function, args)
-    finally:  # let the worker exit on its own (terminating it leaks its libraries' semaphores)
-        pool.close()
-        pool.join()
+    # Not multiprocessing.Pool: its workers are daemons, which may not start processes of their
+    # own (the indexer makes a large run's units in one).
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(function, *args).result()
 
 
 def git(*command: str) -> str:

@@ -62,6 +62,9 @@ def test_a_table_survives_its_files(
     table = RecordTable.build(hits, vectors)
     assert table.items.sum() == sum(is_item(hit.metadata) for hit in hits) > 0
     assert np.allclose(np.linalg.norm(table.vectors, axis=1), 1.0, atol=1e-5)
+    rows, block = table.chunk_block
+    assert list(rows) == list(range(len(rows))) and np.shares_memory(block, table.vectors)
+    assert not table.items[rows].any() and table.items[len(rows) :].all()
     assert RecordTable.load(tmp_path) is None  # no table there
     table.save(tmp_path)
     loaded = RecordTable.load(tmp_path)
@@ -86,9 +89,13 @@ def test_a_join_keeps_the_rows_asked_for_with_their_terms(
     rng = np.random.default_rng(7)
     keep = [rng.random(len(first)) < 0.5, rng.random(len(second)) < 0.5]
     joined = RecordTable.join([(first, keep[0]), (second, keep[1])])
-    wanted = [hit for hit, kept in zip(hits, np.concatenate(keep), strict=True) if kept]
-    assert joined.ids == [hit.id for hit in wanted]
-    alone = RecordTable.build(wanted, vectors[np.concatenate(keep)])
+    first_rows, second_rows = np.flatnonzero(keep[0]), np.flatnonzero(keep[1])
+    wanted = [first.hit(int(i)) for i in first_rows] + [second.hit(int(i)) for i in second_rows]
+    wanted_vectors = np.concatenate([first.vectors[first_rows], second.vectors[second_rows]])
+    chunks_first = sorted(wanted, key=lambda hit: is_item(hit.metadata))
+    assert joined.ids == [hit.id for hit in chunks_first]  # chunks first, each table in turn
+    alone = RecordTable.build(wanted, wanted_vectors)
+    assert alone.ids == joined.ids
     assert np.allclose(joined.vectors, alone.vectors, atol=1e-6)
     for row in range(len(joined)):  # the same terms per record, whatever the column order
         own = {joined.vocabulary[c]: v for c, v in _row(joined, row)}
@@ -110,16 +117,15 @@ def test_bm25_over_tables_scores_as_bm25s_over_the_records_that_count(
     # Two tables, as two segments: the second replaces three documents of the first.
     replaced = sorted({hit.doc_id for hit in chunks})[:3]
     base = RecordTable.build(hits, vectors)
-    newer_hits = [hit for hit in hits if hit.doc_id in replaced]
-    newer = RecordTable.build(newer_hits, None)
+    newer = RecordTable.build([hit for hit in hits if hit.doc_id in replaced], None)
     counted = np.concatenate(
         [
-            np.asarray([h.doc_id not in replaced and not is_item(h.metadata) for h in hits]),
-            np.asarray([not is_item(h.metadata) for h in newer_hits]),
+            np.asarray([d not in replaced for d in base.doc_ids]) & ~base.items,
+            ~newer.items,
         ]
     )
     index = LexicalIndex([base, newer], counted)
-    rows = [*hits, *newer_hits]
+    rows = [base.hit(i) for i in range(len(base))] + [newer.hit(i) for i in range(len(newer))]
     visible = [row for row, count in zip(rows, counted, strict=True) if count]
     assert len(index) == len(visible) == len(chunks)
     for query, language in QUERIES:

@@ -77,7 +77,11 @@ class RecordTable:
 
     @classmethod
     def build(cls, hits: Sequence[ChunkHit], vectors: NDArray[np.float32] | None) -> RecordTable:
-        """The table of these records (vectors None: not kept), chunks stemmed here."""
+        """The table of these records (vectors None: not kept), chunks stemmed here; chunks
+        first, then advice items (so the chunks' vectors are one block: `chunk_block`)."""
+        order = sorted(range(len(hits)), key=lambda row: is_item(hits[row].metadata))
+        hits = [hits[row] for row in order]
+        vectors = None if vectors is None else np.asarray(vectors)[order]
         vocabulary: dict[str, int] = {}
         rows: list[int] = []
         columns: list[int] = []
@@ -109,29 +113,32 @@ class RecordTable:
 
     @classmethod
     def join(cls, parts: Sequence[tuple[RecordTable, NDArray[np.bool_]]]) -> RecordTable:
-        """The rows each mask keeps, of each table in turn, as one table (what a merge writes)."""
+        """The rows each mask keeps, of each table in turn, as one table (what a merge writes):
+        the chunks of each in turn first, then the advice items."""
+        picked = [(table, np.flatnonzero(keep)) for table, keep in parts]
+        chosen = [(table, rows[~table.items[rows]]) for table, rows in picked]
+        chosen += [(table, rows[table.items[rows]]) for table, rows in picked]
         vocabulary: dict[str, int] = {}
         rows: list[NDArray[Any]] = []
         columns: list[NDArray[Any]] = []
         data: list[NDArray[Any]] = []
         offset = 0
-        for table, keep in parts:
+        for table, chosen_rows in chosen:
             remap = np.asarray(
                 [vocabulary.setdefault(term, len(vocabulary)) for term in table.vocabulary],
                 dtype=np.int64,
             )
-            kept = sparse.coo_array(table.counts.tocsr()[np.flatnonzero(keep), :])
+            kept = sparse.coo_array(table.counts.tocsr()[chosen_rows, :])
             rows.append(kept.row + offset)
             columns.append(remap[kept.col] if len(remap) else kept.col)
             data.append(kept.data)
-            offset += int(keep.sum())
+            offset += len(chosen_rows)
         together = sparse.csc_array(
             (joined(data, np.float32), (joined(rows, np.int64), joined(columns, np.int64))),
             shape=(offset, len(vocabulary)),
         )
         used = np.flatnonzero(np.diff(together.indptr))  # terms only dropped records had go
         words = list(vocabulary)
-        chosen = [(table, np.flatnonzero(keep)) for table, keep in parts]
         width = max((table.vectors.shape[1] for table, _ in parts), default=0)
         return cls(
             ids=[table.ids[i] for table, picked in chosen for i in picked],
@@ -217,6 +224,15 @@ class RecordTable:
             return None
         start, end = self.counts.indptr[column], self.counts.indptr[column + 1]
         return self.counts.indices[start:end], self.counts.data[start:end]
+
+    @cached_property
+    def chunk_block(self) -> tuple[NDArray[np.intp], NDArray[np.float32]]:
+        """The rows of the chunks (not advice items) and their vectors as one block: a view
+        when the chunks come first (as in every table this code makes), else a copy."""
+        rows = np.flatnonzero(~self.items)
+        if not len(rows) or rows[-1] == len(rows) - 1:
+            return rows, self.vectors[: len(rows)]
+        return rows, np.ascontiguousarray(self.vectors[rows])
 
     @cached_property
     def items(self) -> NDArray[np.bool_]:

@@ -82,8 +82,9 @@ def each_with_units(
     documents: Sequence[Document], chunker: Chunker, recipe: ChunkerRecipe | None
 ) -> Generator[tuple[Document, list[Unit]], None, None]:
     """Each document with its units, in order; made in a process of their own (ahead of the
-    caller) when there are at least `POOL_FROM` documents and the recipe says how."""
-    if recipe is None or len(documents) < POOL_FROM:
+    caller) when there are at least `POOL_FROM` documents, the recipe says how, and this
+    process may start one (a daemon process may not)."""
+    if recipe is None or len(documents) < POOL_FROM or multiprocessing.current_process().daemon:
         for document in documents:
             yield document, units_of(document, chunker)
         return

@@ -92,7 +92,9 @@ class Retriever:
         self._lexical: LexicalIndex | None = None
         self._columns: dict[str, NDArray[Any]] = {}
         self._chunks: NDArray[np.bool_] = np.zeros(0, dtype=bool)  # the rows of chunks that count
-        self._vectors: list[NDArray[np.float32]] | None = None  # each table's, when in memory
+        # Each table's chunks: their rows (over all tables) and vectors, when in memory. Advice
+        # items are scored only for the documents a search found (`_score_items`).
+        self._blocks: list[tuple[NDArray[np.intp], NDArray[np.float32]]] | None = None
         self._chunk_rows: dict[str, NDArray[np.intp]] = {}  # a document's rows of the chunks
         self._item_rows: dict[str, NDArray[np.intp]] = {}  # and of its advice items
         self._reload = threading.Lock()
@@ -152,7 +154,12 @@ class Retriever:
                     self._chunk_rows[doc_id] = rows[chunk]
                     if in_memory and not chunk.all():
                         self._item_rows[doc_id] = rows[~chunk]
-        self._vectors = [table.vectors for table in self._tables] if in_memory else None
+        self._blocks = None
+        if in_memory:
+            self._blocks = [
+                (table.chunk_block[0] + offset, table.chunk_block[1])
+                for table, offset in zip(self._tables, self._offsets, strict=False)
+            ]
         self._lexical = LexicalIndex(self._tables, self._chunks)
         self._store = store
 
@@ -178,18 +185,23 @@ class Retriever:
         lexical: list[tuple[ChunkHit, float]] = []
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
-        # the cosine of every record (chunks and advice items) to the query, when in memory
+        # the cosine of each record to the query, when in memory: every chunk, and the advice
+        # items of the documents found (-inf for the rest)
         scores: NDArray[np.float32] | None = None
         if mode in ("hybrid", "dense"):
             with self._embedding:
                 query_vector = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
-            if self._vectors is not None:
-                scores = joined([vectors @ query_vector for vectors in self._vectors], np.float32)
+            if self._blocks is not None:
+                scores = np.full(len(self._chunks), -np.inf, dtype=np.float32)
+                for positions, vectors in self._blocks:
+                    scores[positions] = vectors @ query_vector
             n = max(self.candidates, 4 * k)
             dense = self._dense_hits(store, query_vector, scores, filters, n)
         if mode in ("hybrid", "lexical"):
             lexical = self._lexical_hits(query, language, filters, max(self.candidates, 4 * k))
         documents = self._group(dense, lexical)
+        if scores is not None:
+            self._score_items(documents, scores, query_vector)
         self._measure(documents, scores)
         self._score(documents, mode, language)
         documents = sorted(documents, key=lambda document: (-document.score, document.doc_id))[:k]
@@ -201,6 +213,21 @@ class Retriever:
                     document.items = [(self._hit(int(i)), float(scores[i])) for i in order]
         top = max((1.0 - hit.distance for hit in dense), default=0.0) if mode != "lexical" else None
         return Retrieval(language=language, documents=documents, top_similarity=top, mode=mode)
+
+    def _score_items(
+        self, documents: list[DocumentHit], scores: NDArray[np.float32], query: NDArray[np.float32]
+    ) -> None:
+        """Fill in the cosines of these documents' advice items (most of an index's records,
+        and needed only for the documents a search found)."""
+        found = [self._item_rows[d.doc_id] for d in documents if d.doc_id in self._item_rows]
+        if not found:
+            return
+        rows = np.concatenate(found)
+        owners = np.searchsorted(self._offsets, rows, side="right") - 1
+        for owner in np.unique(owners):
+            mine = rows[owners == owner]
+            vectors = self._tables[owner].vectors[mine - self._offsets[owner]]
+            scores[mine] = np.asarray(vectors) @ query
 
     def _measure(self, documents: list[DocumentHit], scores: NDArray[np.float32] | None) -> None:
         """Complete each candidate's dense evidence from the in-memory scores: the cosine of
