@@ -65,4 +65,4 @@ bench-scale: $(STAMP)
 	$(BIN)/python bench/scale_bench.py --docs 10000
 
 clean:
-	rm -rf $(VENV) $(RALPH_VENV) indexes/gen-* indexes/CURRENT
+	rm -rf $(VENV) $(RALPH_VENV) indexes/gen-* indexes/CURRENT indexes/corpus-files.json

@@ -6,6 +6,7 @@ A reader gets a segment's manifest and count from them without opening its datab
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from coach.index.store import ChunkStore
 from coach.index.tables import RecordTable
 
 FACTS_FILE = "segment.json"
+_KEPT = 32  # segments whose facts a process keeps
+_read: OrderedDict[Path, dict[str, Any]] = OrderedDict()
 
 
 def save_segment(
@@ -43,10 +46,18 @@ def save_segment(
 
 
 def read_facts(folder: Path) -> dict[str, Any] | None:
-    try:
-        facts: dict[str, Any] = json.loads((folder / FACTS_FILE).read_bytes())
-    except FileNotFoundError:
-        return None
+    """A segment's facts, None when it has none; read once per process (a segment's files
+    never change once written, and a folder's name is never used again)."""
+    facts = _read.get(folder)
+    if facts is None:
+        try:
+            facts = json.loads((folder / FACTS_FILE).read_bytes())
+        except FileNotFoundError:
+            return None
+        _read[folder] = facts
+        while len(_read) > _KEPT:
+            _read.popitem(last=False)
+    _read.move_to_end(folder)
     return facts
 
 

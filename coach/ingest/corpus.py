@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
@@ -85,13 +86,15 @@ def iter_corpus_files(corpus_dir: Path) -> Iterator[Path]:
     README files and hidden files or folders (editors' and atomic writers' temporary files) are
     not documents.
     """
-    for path in sorted(corpus_dir.rglob("*.md")):
-        rel = path.relative_to(corpus_dir)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if path.name.lower() == "readme.md":
-            continue
-        yield path
+    found: list[Path] = []
+    for folder, subfolders, names in os.walk(corpus_dir):  # scandir: a stat-free walk
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        found += [
+            Path(folder, name)
+            for name in names
+            if name.endswith(".md") and not name.startswith(".") and name.lower() != "readme.md"
+        ]
+    yield from sorted(found)
 
 
 def content_hash(raw: bytes, rel_path: str) -> str:
