@@ -9,11 +9,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
+
 from coach.index.embedders import Embedder
 from coach.index.indexer import Indexer
 from coach.index.layers import LayeredStore, open_index
 from coach.index.records import StoreLocation
 from coach.index.store import ChunkStore
+from coach.index.units import POOL_FROM
 from tests.conftest import CorpusBuilder
 from tests.test_indexing import HEATPUMP, INCIDENT, build, consistent
 
@@ -159,3 +162,27 @@ def test_killed_run_never_shows_half_documents_and_is_repaired(
     assert again.chunks_embedded == 0 and len(again.unchanged) == 150
     if location.path is not None:
         assert len(list(location.path.glob("gen-*"))) <= 2  # the orphan is gone
+
+
+def test_a_killed_large_run_leaves_no_process_behind(corpus: CorpusBuilder, tmp_path: Path) -> None:
+    """A large run makes its units in a process of its own (`coach.index.units`); killing the
+    run ends that process too, instead of leaving it waiting for work."""
+    _big_corpus(corpus, POOL_FROM, "een")
+    location = StoreLocation(collection="coach", path=tmp_path / "index")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("coach")), "index", "--corpus", str(corpus.root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env_for(location),
+    )
+    assert process.stderr is not None
+    for line in process.stderr:
+        if line.startswith("embedded ") and not line.startswith("embedded 0/"):
+            break
+    helpers = psutil.Process(process.pid).children(recursive=True)
+    assert any("spawn_main" in " ".join(helper.cmdline()) for helper in helpers)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=30) == -signal.SIGKILL
+    _gone, alive = psutil.wait_procs(helpers, timeout=15)
+    assert alive == [], [helper.cmdline() for helper in alive]

@@ -10,6 +10,9 @@ here: starting a process costs about two seconds.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Generator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -92,7 +95,7 @@ def each_with_units(
         max_workers=1,
         mp_context=multiprocessing.get_context("spawn"),  # no fork of Chroma's threads
         initializer=_start,
-        initargs=(recipe,),
+        initargs=(recipe, os.getpid()),
     )
     try:
         made = pool.map(_units_here, documents, chunksize=_BATCH)
@@ -104,10 +107,19 @@ def each_with_units(
 _chunker: Chunker | None = None  # the chunker of a process that makes units
 
 
-def _start(recipe: ChunkerRecipe) -> None:
+def _start(recipe: ChunkerRecipe, parent: int) -> None:
     global _chunker
     embedder = make_embedder(recipe.embedder)
     _chunker = Chunker(embedder.tokenize, recipe.max_tokens)
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """End this process once the run that started it is gone (killed, say): nothing else would
+    end it, since it waits for work that will never come."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
 
 
 def _units_here(document: Document) -> list[Unit]:
