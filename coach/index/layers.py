@@ -29,15 +29,15 @@ from numpy.typing import NDArray
 from coach.errors import IndexNotFoundError
 from coach.index.generations import Generations
 from coach.index.records import ChunkHit, ChunkRecord, ManifestEntry, StoreLocation
-from coach.index.segment_files import manifest_entries, read_facts
+from coach.index.segment_files import SegmentFacts, read_facts
 from coach.index.store import ChunkStore, identity_mismatch
 from coach.index.tables import RecordTable
 
 TOMBSTONE = ""  # the content hash of a manifest entry that says: this document is gone
 _CACHED_SEGMENTS = 32  # published segments whose tables a reader process keeps
 _tables: OrderedDict[Path, RecordTable] = OrderedDict()
-# A published segment's manifest and chunk count, which never change either.
-_facts: OrderedDict[Path, tuple[dict[str, ManifestEntry], int]] = OrderedDict()
+# A published segment's facts (embedder, manifest, count), which never change either.
+_facts: OrderedDict[Path, SegmentFacts] = OrderedDict()
 
 Winners = dict[str, tuple[int, ManifestEntry]]
 
@@ -100,13 +100,11 @@ class LayeredStore:
         built by this embedder: from its facts file, or by opening its database."""
         store = cls(location, folders, embedder, dimension, delta=delta)
         try:
-            for number, folder in enumerate(folders):
-                facts = read_facts(folder)
-                if facts is None:
-                    store._segment(number)  # opening it checks the embedder
-                elif (facts["embedder"], facts["dimension"]) != (embedder, dimension):
+            for number in range(len(folders)):
+                facts = store._published_facts(number)
+                if (facts.embedder, facts.dimension) != (embedder, dimension):
                     raise identity_mismatch(
-                        location, facts["embedder"], facts["dimension"], embedder, dimension
+                        location, facts.embedder, facts.dimension, embedder, dimension
                     )
         except Exception:
             store.close()
@@ -147,20 +145,26 @@ class LayeredStore:
         """A segment's manifest (tombstones included) and chunk count: read once per process
         for a published segment (from its facts file when it has one), every time for the one
         being written."""
-        folder = self._folders[number]
         if self._writable and number == len(self._folders) - 1:
             return self._delta.manifest(), self._delta.chunk_count()
-        if folder not in _facts:
-            saved = read_facts(folder)
-            if saved is not None:
-                _facts[folder] = (manifest_entries(saved["manifest"]), int(saved["count"]))
-            else:
+        facts = self._published_facts(number)
+        return facts.manifest, facts.count
+
+    def _published_facts(self, number: int) -> SegmentFacts:
+        """A published segment's facts, read once per process: from its facts file, or from
+        its database when it has none (opening that checks the embedder)."""
+        folder = self._folders[number]
+        found = _facts.get(folder)
+        if found is None:
+            found = read_facts(folder)
+            if found is None:
                 store = self._segment(number)
-                _facts[folder] = (store.manifest(), store.chunk_count())
+                found = SegmentFacts(*self._identity, store.manifest(), store.chunk_count())
+            _facts[folder] = found
             while len(_facts) > _CACHED_SEGMENTS:
                 _facts.popitem(last=False)
         _facts.move_to_end(folder)
-        return _facts[folder]
+        return found
 
     def winners(self) -> Winners:
         """Each document's deciding segment (by index) and entry, tombstones included."""

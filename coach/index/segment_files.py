@@ -1,14 +1,14 @@
 """What a writer saves beside a segment's Chroma database before publishing it: the table of
 its records (`coach.index.tables`), and its facts (the embedder that built it, its manifest and
 its count of records), written last, so a segment whose facts are there has all its files.
-A reader gets a segment's manifest and count from them without opening its database."""
+A reader gets a segment's manifest and count from them without opening its database (and
+keeps them: `coach.index.layers`)."""
 
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,8 +19,17 @@ from coach.index.store import ChunkStore
 from coach.index.tables import RecordTable
 
 FACTS_FILE = "segment.json"
-_KEPT = 32  # segments whose facts a process keeps
-_read: OrderedDict[Path, dict[str, Any]] = OrderedDict()
+
+
+@dataclass(frozen=True)
+class SegmentFacts:
+    """What a segment is without its records: the embedder that built it, its manifest
+    (tombstones included) and how many records it stores."""
+
+    embedder: str
+    dimension: int
+    manifest: dict[str, ManifestEntry]
+    count: int
 
 
 def save_segment(
@@ -45,21 +54,16 @@ def save_segment(
     write_atomic(folder / FACTS_FILE, json.dumps(facts, ensure_ascii=False).encode())
 
 
-def read_facts(folder: Path) -> dict[str, Any] | None:
-    """A segment's facts, None when it has none; read once per process (a segment's files
-    never change once written, and a folder's name is never used again)."""
-    facts = _read.get(folder)
-    if facts is None:
-        try:
-            facts = json.loads((folder / FACTS_FILE).read_bytes())
-        except FileNotFoundError:
-            return None
-        _read[folder] = facts
-        while len(_read) > _KEPT:
-            _read.popitem(last=False)
-    _read.move_to_end(folder)
-    return facts
-
-
-def manifest_entries(saved: dict[str, list[Any]]) -> dict[str, ManifestEntry]:
-    return {d: ManifestEntry(d, str(h), int(n), str(p)) for d, (h, n, p) in saved.items()}
+def read_facts(folder: Path) -> SegmentFacts | None:
+    """The facts saved in `folder`; None when it has none (a segment written before them)."""
+    try:
+        saved = json.loads((folder / FACTS_FILE).read_bytes())
+    except FileNotFoundError:
+        return None
+    manifest = {
+        doc_id: ManifestEntry(doc_id, str(content_hash), int(chunks), str(path))
+        for doc_id, (content_hash, chunks, path) in saved["manifest"].items()
+    }
+    return SegmentFacts(
+        str(saved["embedder"]), int(saved["dimension"]), manifest, int(saved["count"])
+    )
