@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psutil
+import pytest
 
 from coach.index.embedders import Embedder
 from coach.index.indexer import Indexer
@@ -107,6 +108,25 @@ def _env_for(location: StoreLocation) -> dict[str, str]:
     return env
 
 
+def _index_until_a_group_is_written(
+    corpus: CorpusBuilder, location: StoreLocation
+) -> subprocess.Popen[str]:
+    """`coach index` started on the corpus, returned once it has written at least one group of
+    documents (and, with small groups, not yet the later ones)."""
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("coach")), "index", "--corpus", str(corpus.root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env_for(location),
+    )
+    assert process.stderr is not None
+    for line in process.stderr:
+        if line.startswith("embedded ") and not line.startswith("embedded 0/"):
+            break
+    return process
+
+
 def _variants(store: ChunkStore | LayeredStore) -> dict[str, str]:
     return {
         chunk.doc_id: ("twee" if "twee" in chunk.text else "een")
@@ -121,18 +141,9 @@ def test_killed_run_never_shows_half_documents_and_is_repaired(
     Indexer(embedder, location).run(corpus.root)
     _big_corpus(corpus, 150, "twee")  # every document changes
 
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("coach")), "index", "--corpus", str(corpus.root)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env_for(location),
-    )
-    assert process.stderr is not None
-    for line in process.stderr:
-        if line.startswith("embedded ") and not line.startswith("embedded 0/"):
-            break  # at least one group is written, later ones are not
+    process = _index_until_a_group_is_written(corpus, location)
     process.send_signal(signal.SIGKILL)
+    assert process.stderr is not None
     assert process.wait(timeout=30) == -signal.SIGKILL, process.stderr.read()
 
     store = open_index(location, embedder.name, embedder.dimension)
@@ -164,22 +175,13 @@ def test_killed_run_never_shows_half_documents_and_is_repaired(
         assert len(list(location.path.glob("gen-*"))) <= 2  # the orphan is gone
 
 
+@pytest.mark.slow  # `coach index` loads the model, in a process of its own
 def test_a_killed_large_run_leaves_no_process_behind(corpus: CorpusBuilder, tmp_path: Path) -> None:
     """A large run makes its units in a process of its own (`coach.index.units`); killing the
     run ends that process too, instead of leaving it waiting for work."""
     _big_corpus(corpus, POOL_FROM, "een")
     location = StoreLocation(collection="coach", path=tmp_path / "index")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("coach")), "index", "--corpus", str(corpus.root)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env_for(location),
-    )
-    assert process.stderr is not None
-    for line in process.stderr:
-        if line.startswith("embedded ") and not line.startswith("embedded 0/"):
-            break
+    process = _index_until_a_group_is_written(corpus, location)
     helpers = psutil.Process(process.pid).children(recursive=True)
     assert any("spawn_main" in " ".join(helper.cmdline()) for helper in helpers)
     process.send_signal(signal.SIGKILL)
