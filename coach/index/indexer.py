@@ -174,20 +174,19 @@ class Indexer:
                 started = time.perf_counter()
                 vectors = iter(self.embedder.embed_passages(texts))
                 report.seconds_embedding += time.perf_counter() - started
-                records = [
-                    ChunkRecord(
-                        id=chunk_id(document.id, versions[document.id], unit.index),
-                        text=unit.text,
-                        embedding=next(vectors),
-                        metadata={
-                            **document_metadata(document),
-                            "content_hash": versions[document.id],
-                            **unit.metadata,
-                        },
-                    )
-                    for document, units in group
-                    for unit in units
-                ]
+                records: list[ChunkRecord] = []
+                for document, units in group:
+                    version = versions[document.id]
+                    base = document_metadata(document)
+                    records += [
+                        ChunkRecord(
+                            id=chunk_id(document.id, version, unit.index),
+                            text=unit.text,
+                            embedding=next(vectors),
+                            metadata={**base, "content_hash": version, **unit.metadata},
+                        )
+                        for unit in units
+                    ]
                 entries = [
                     ManifestEntry(document.id, versions[document.id], len(units), document.path)
                     for document, units in group
