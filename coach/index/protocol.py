@@ -41,14 +41,6 @@ class SearchableStore(Protocol):
 
     def chunk_count(self) -> int: ...
 
-    def get_chunks(self, where: dict[str, Any] | None = None) -> list[ChunkHit]:
-        """Committed records matching a Chroma `where` clause (all of them without one)."""
-        ...
-
-    def snapshot(self) -> tuple[list[ChunkHit], NDArray[np.float32]]:
-        """Every committed record with its embedding, rows in the same order."""
-        ...
-
     def tables(self, vectors: bool = True) -> list[tuple[RecordTable, NDArray[np.bool_]]]:
         """The index as record tables (`coach.index.tables`), each with the records of it that
         count; `vectors` False: the vectors are not needed (they may be left unread)."""
