@@ -257,10 +257,8 @@ class RecordTable:
         names, codes = np.unique(np.asarray(self.doc_ids, dtype=object), return_inverse=True)
         return [str(name) for name in names], codes.astype(np.intp)
 
-    def rows_of(self, decided: set[str] | None) -> NDArray[np.bool_]:
-        """Which records belong to the documents `decided` (None: all)."""
-        if decided is None:
-            return np.ones(len(self), dtype=bool)
+    def rows_of(self, decided: set[str]) -> NDArray[np.bool_]:
+        """Which records belong to the documents `decided`."""
         names, codes = self.documents
         wanted = np.fromiter((name in decided for name in names), dtype=bool, count=len(names))
         return wanted[codes] if len(codes) else np.zeros(0, dtype=bool)
