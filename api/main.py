@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
+from threadpoolctl import threadpool_limits
 
 from api import openapi
 from api.db import CycleStore, DraftStore, GroupStore, Outbox, SessionStore
@@ -68,6 +69,10 @@ async def serving(
 ) -> AsyncIterator[ApiServices]:
     """The services of one process, built off the event loop and closed in reverse order. A
     coach that is given stays open (its owner closes it); one built here is closed here."""
+    # One BLAS thread: requests already run side by side on the cores, a query's products are
+    # small, and OpenBLAS's second thread mostly spins (CPU spent, no work done: at 10,000
+    # documents a search cost twice its wall time in CPU).
+    threadpool_limits(limits=1, user_api="blas")
     async with AsyncExitStack() as stack:
         if coach is None:
             built = await run_in_threadpool(build_services, settings)

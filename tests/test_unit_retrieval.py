@@ -16,8 +16,10 @@ from coach.testing import MEMORY_LOCATION, HashingEmbedder, InMemoryStore, docum
 from tests.coaching_corpus import coaching_documents
 
 EMBEDDER = HashingEmbedder()
-# Both search paths: vectors in memory (the default), and the store's own query (memory_chunks=0).
-PATHS = {"in-memory": 200_000, "store-query": 0}
+# The search paths: vectors in memory (the default), scored exactly or in two passes (the
+# first-pass shortlist holds every chunk of this corpus, so both find the same), and the store's
+# own query. Each as (memory_chunks, two_pass_from).
+PATHS = {"in-memory": (200_000, 20_000), "two-pass": (200_000, 1), "store-query": (0, 20_000)}
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +34,22 @@ def store(documents: list[Document]) -> InMemoryStore:
 
 @pytest.fixture(params=sorted(PATHS))
 def retriever(request: pytest.FixtureRequest, store: InMemoryStore) -> Retriever:
-    return Retriever(
-        EMBEDDER, MEMORY_LOCATION, memory_chunks=PATHS[request.param], open_store=lambda: store
+    return retriever_on(store, request.param)
+
+
+def retriever_on(store: InMemoryStore, path: str) -> Retriever:
+    """A retriever of `store` on one of the search `PATHS`."""
+    memory_chunks, two_pass_from = PATHS[path]
+    retriever = Retriever(
+        EMBEDDER,
+        MEMORY_LOCATION,
+        memory_chunks=memory_chunks,
+        two_pass_from=two_pass_from,
+        open_store=lambda: store,
     )
+    retriever.store()
+    assert retriever.two_pass == (path == "two-pass")
+    return retriever
 
 
 def _layered_store_is_searchable(store: LayeredStore) -> SearchableStore:
@@ -209,9 +224,7 @@ def bilingual(request: pytest.FixtureRequest) -> Retriever:
         ],
         EMBEDDER,
     )
-    return Retriever(
-        EMBEDDER, MEMORY_LOCATION, memory_chunks=PATHS[request.param], open_store=lambda: store
-    )
+    return retriever_on(store, request.param)
 
 
 def by_id(found: list[DocumentHit]) -> dict[str, DocumentHit]:

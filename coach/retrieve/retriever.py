@@ -15,6 +15,7 @@ from coach.index.layers import open_index
 from coach.index.protocol import SearchableStore
 from coach.index.records import ChunkHit, ChunkMetadata, StoreLocation
 from coach.index.tables import FILTER_COLUMNS, RecordTable, is_item, joined
+from coach.retrieve.dense import TWO_PASS_FROM, DenseIndex
 from coach.retrieve.filters import Filters
 from coach.retrieve.fusion import MODES, Fusion, Mode
 from coach.retrieve.language import detect_language
@@ -74,6 +75,7 @@ class Retriever:
         candidates: int = 40,
         chunks_per_document: int = 3,
         memory_chunks: int = MEMORY_CHUNKS,
+        two_pass_from: int = TWO_PASS_FROM,
         *,
         open_store: Callable[[], SearchableStore] | None = None,
     ) -> None:
@@ -84,6 +86,7 @@ class Retriever:
         self.candidates = candidates
         self.chunks_per_document = chunks_per_document
         self.memory_chunks = memory_chunks
+        self.two_pass_from = two_pass_from  # chunks from which dense scoring takes two passes
         self.mode: Mode = "hybrid"  # what `search` does by default (evaluations compare modes)
         self._store: SearchableStore | None = None
         # The index's record tables, one after the other: a record's row is its position there.
@@ -92,9 +95,9 @@ class Retriever:
         self._lexical: LexicalIndex | None = None
         self._columns: dict[str, NDArray[Any]] = {}
         self._chunks: NDArray[np.bool_] = np.zeros(0, dtype=bool)  # the rows of chunks that count
-        # Each table's chunks: their rows (over all tables) and vectors, when in memory. Advice
-        # items are scored only for the documents a search found (`_score_items`).
-        self._blocks: list[tuple[NDArray[np.intp], NDArray[np.float32]]] | None = None
+        # The tables' vectors, when in memory. Advice items are scored only for the documents
+        # a search found (`_score_found`).
+        self._dense: DenseIndex | None = None
         self._chunk_rows: dict[str, NDArray[np.intp]] = {}  # a document's rows of the chunks
         self._item_rows: dict[str, NDArray[np.intp]] = {}  # and of its advice items
         self._reload = threading.Lock()
@@ -110,6 +113,12 @@ class Retriever:
 
     def _open_chunk_store(self) -> SearchableStore:
         return open_index(self.location, self.embedder.name, self.embedder.dimension)
+
+    @property
+    def two_pass(self) -> bool:
+        """Whether dense scoring takes two passes (`coach.retrieve.dense`): in memory, and at
+        `two_pass_from` chunks or more."""
+        return self._dense is not None and self._dense.two_pass
 
     def ready(self) -> None:
         """Open the index, and embed a first query, so the first request loads nothing."""
@@ -154,12 +163,11 @@ class Retriever:
                     self._chunk_rows[doc_id] = rows[chunk]
                     if in_memory and not chunk.all():
                         self._item_rows[doc_id] = rows[~chunk]
-        self._blocks = None
-        if in_memory:
-            self._blocks = [
-                (table.chunk_block[0] + offset, table.chunk_block[1])
-                for table, offset in zip(self._tables, self._offsets, strict=False)
-            ]
+        previous, self._dense = self._dense, None
+        if in_memory:  # the previous index lends what the tables it shares already have
+            self._dense = DenseIndex(
+                self._tables, self._offsets, previous, two_pass_from=self.two_pass_from
+            )
         self._lexical = LexicalIndex(self._tables, self._chunks)
         self._store = store
 
@@ -185,23 +193,23 @@ class Retriever:
         lexical: list[tuple[ChunkHit, float]] = []
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
-        # the cosine of each record to the query, when in memory: every chunk, and the advice
-        # items of the documents found (-inf for the rest)
+        # the cosine of records to the query, when in memory: the chunks `DenseIndex.scores`
+        # scores, and the chunks and advice items of the documents found (-inf for the rest)
         scores: NDArray[np.float32] | None = None
         if mode in ("hybrid", "dense"):
             with self._embedding:
                 query_vector = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
-            if self._blocks is not None:
-                scores = np.full(len(self._chunks), -np.inf, dtype=np.float32)
-                for positions, vectors in self._blocks:
-                    scores[positions] = vectors @ query_vector
             n = max(self.candidates, 4 * k)
-            dense = self._dense_hits(store, query_vector, scores, filters, n)
+            if self._dense is not None:
+                scores, scored = self._dense.scores(query_vector, self._allowed(filters))
+                dense = self._nearest_in_memory(scores, scored, n)
+            else:
+                dense = self._nearest_in_chroma(store, query_vector, filters, n)
         if mode in ("hybrid", "lexical"):
             lexical = self._lexical_hits(query, language, filters, max(self.candidates, 4 * k))
         documents = self._group(dense, lexical)
         if scores is not None:
-            self._score_items(documents, scores, query_vector)
+            self._score_found(documents, scores, query_vector)
         self._measure(documents, scores)
         self._score(documents, mode, language)
         documents = sorted(documents, key=lambda document: (-document.score, document.doc_id))[:k]
@@ -214,20 +222,18 @@ class Retriever:
         top = max((1.0 - hit.distance for hit in dense), default=0.0) if mode != "lexical" else None
         return Retrieval(language=language, documents=documents, top_similarity=top, mode=mode)
 
-    def _score_items(
+    def _score_found(
         self, documents: list[DocumentHit], scores: NDArray[np.float32], query: NDArray[np.float32]
     ) -> None:
         """Fill in the cosines of these documents' advice items (most of an index's records,
-        and needed only for the documents a search found)."""
+        and needed only for the documents a search found), and of their chunks when the first
+        pass left some unscored."""
+        assert self._dense is not None
         found = [self._item_rows[d.doc_id] for d in documents if d.doc_id in self._item_rows]
-        if not found:
-            return
-        rows = np.concatenate(found)
-        owners = np.searchsorted(self._offsets, rows, side="right") - 1
-        for owner in np.unique(owners):
-            mine = rows[owners == owner]
-            vectors = self._tables[owner].vectors[mine - self._offsets[owner]]
-            scores[mine] = np.asarray(vectors) @ query
+        if self._dense.two_pass:
+            found += [self._chunk_rows[d.doc_id] for d in documents if d.doc_id in self._chunk_rows]
+        if found:
+            self._dense.measure(scores, np.concatenate(found), query)
 
     def _measure(self, documents: list[DocumentHit], scores: NDArray[np.float32] | None) -> None:
         """Complete each candidate's dense evidence from the in-memory scores: the cosine of
@@ -285,19 +291,12 @@ class Retriever:
             hits.sort(key=lambda hit: int(hit.metadata.get("chunk_index", 0)))
         return found
 
-    def _dense_hits(
-        self,
-        store: SearchableStore,
-        vector: NDArray[np.float32],
-        scores: NDArray[np.float32] | None,
-        filters: Filters,
-        n: int,
+    def _nearest_in_chroma(
+        self, store: SearchableStore, vector: NDArray[np.float32], filters: Filters, n: int
     ) -> list[ChunkHit]:
-        """Nearest chunks, in memory or from Chroma. With filters on Chroma, over-fetch and
-        filter here first: a `where` clause is about ten times slower; it is the fallback when
-        too few hits pass. Advice items share the collection and are skipped here."""
-        if scores is not None:
-            return self._nearest_in_memory(scores, filters, n)
+        """Nearest chunks from Chroma's HNSW. With filters, over-fetch and filter here first:
+        a `where` clause is about ten times slower; it is the fallback when too few hits pass.
+        Advice items share the collection and are skipped here."""
         query = vector.tolist()
         where = filters.where()
         hits = [
@@ -309,20 +308,22 @@ class Retriever:
             return hits[:n]
         return [hit for hit in store.query(query, k=4 * n, where=where) if not _is_item(hit)][:n]
 
-    def _nearest_in_memory(
-        self, scores: NDArray[np.float32], filters: Filters, n: int
-    ) -> list[ChunkHit]:
-        if not len(scores):
-            return []
+    def _allowed(self, filters: Filters) -> NDArray[np.bool_]:
+        """The rows of the chunks that count and pass `filters`."""
         mask = self._mask(filters)
-        allowed = self._chunks if mask is None else self._chunks & mask
-        scores = np.where(allowed, scores, -np.inf)
-        top = min(n, len(scores))
-        candidates = np.argpartition(-scores, top - 1)[:top]
-        ordered = candidates[np.argsort(-scores[candidates], kind="stable")]
-        return [
-            self._hit(int(i), float(1.0 - scores[i])) for i in ordered if np.isfinite(scores[i])
-        ]
+        return self._chunks if mask is None else self._chunks & mask
+
+    def _nearest_in_memory(
+        self, scores: NDArray[np.float32], scored: NDArray[np.intp], n: int
+    ) -> list[ChunkHit]:
+        """The `n` nearest of the `scored` rows (ascending), nearest first."""
+        if not len(scored):
+            return []
+        cosines = scores[scored]
+        top = min(n, len(scored))
+        candidates = np.argpartition(-cosines, top - 1)[:top]
+        ordered = candidates[np.argsort(-cosines[candidates], kind="stable")]
+        return [self._hit(int(scored[i]), float(1.0 - cosines[i])) for i in ordered]
 
     def _mask(self, filters: Filters) -> NDArray[np.bool_] | None:
         mask: NDArray[np.bool_] | None = None
