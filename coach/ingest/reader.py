@@ -7,6 +7,7 @@ parses only what changed since the last one."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from dataclasses import asdict
@@ -19,7 +20,7 @@ from coach.ingest.corpus import (
     CorpusScan,
     Document,
     ParsedFile,
-    iter_corpus_files,
+    corpus_file_names,
     read_document,
     require_corpus,
     unique_ids,
@@ -46,7 +47,7 @@ class CorpusReader:
         self.corpus_dir = corpus_dir
         self.scans = 0
         self.parsed = 0
-        self._known: dict[Path, tuple[FileKey, ParsedFile]] = {}
+        self._known: dict[str, tuple[FileKey, ParsedFile]] = {}  # by path, as a string
         self._lock = threading.Lock()
         self._remembered = 0  # `parsed` when this reader last wrote or read its file
 
@@ -62,7 +63,7 @@ class CorpusReader:
         with self._lock:
             for rel, (key, fields) in saved["files"].items():
                 document = _document(fields)
-                self._known[self.corpus_dir / rel] = (
+                self._known[os.path.join(self.corpus_dir, rel)] = (
                     (key[0], key[1], key[2], key[3]),
                     ParsedFile(document.path, document, [], document.id),
                 )
@@ -92,17 +93,17 @@ class CorpusReader:
             self.scans += 1
             settled_before = time.time_ns() - SETTLE_NS
             files: list[ParsedFile] = []
-            known: dict[Path, tuple[FileKey, ParsedFile]] = {}
-            for path in iter_corpus_files(self.corpus_dir):
+            known: dict[str, tuple[FileKey, ParsedFile]] = {}
+            for path in corpus_file_names(self.corpus_dir):
                 files.append(self._read(path, settled_before, known))
             self._known = known
         return unique_ids(files)
 
     def _read(
-        self, path: Path, settled_before: int, known: dict[Path, tuple[FileKey, ParsedFile]]
+        self, path: str, settled_before: int, known: dict[str, tuple[FileKey, ParsedFile]]
     ) -> ParsedFile:
         try:
-            stat = path.stat()  # before reading: a change after it gives the next scan a new key
+            stat = os.stat(path)  # before reading: a change after it gives the next scan a new key
         except OSError:
             stat = None
         key = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns) if stat else None
@@ -110,7 +111,7 @@ class CorpusReader:
         if key is not None and cached is not None and cached[0] == key:
             known[path] = cached
             return cached[1]
-        parsed = read_document(path, self.corpus_dir)
+        parsed = read_document(Path(path), self.corpus_dir)
         self.parsed += 1
         if key is not None and key[2] < settled_before:
             known[path] = (key, parsed)
