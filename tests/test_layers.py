@@ -103,8 +103,12 @@ def test_a_change_adds_a_segment_with_only_that_document_and_leaves_the_base_alo
 
 
 def test_a_version_that_comes_back_and_a_removed_document_are_seen_once_and_gone(
-    corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation
+    corpus: CorpusBuilder,
+    embedder: Embedder,
+    location: StoreLocation,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(writing, "MERGE_RATIO", 0.0)  # four segments read as one, unmerged
     indexer = indexed(corpus, embedder, location, 10)
     original = (corpus.root / "docs" / "proc-003.md").read_text(encoding="utf-8")
     corpus.write("proc-003", "## Anders\nEen andere tekst.\n", title="Procedure 3")

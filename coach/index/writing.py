@@ -2,9 +2,12 @@
 only what it changed, and publishes it with the list of segments; then it merges segments when
 they pile up.
 
-Past `MAX_SEGMENTS`, the segments after the first (the base) become one; when those hold more
-than `BASE_SHARE` of the base's chunks, or a segment holds chunks no manifest entry owns (never,
-unless written by hand), or a segment has no saved files (written before they existed),
+The newest segments merge into one while the segment before them holds no more records than
+they do together (a binary counter: each save's records are rewritten about log2(n) times, and
+every segment after the first, the base, outweighs all newer ones, so a few large ones and a
+tail of small ones remain). The newer segments all merge past `MAX_SEGMENTS`. When they hold
+more than `BASE_SHARE` of the base's records, or a segment holds chunks no manifest entry owns
+(never, unless written by hand), or a segment has no saved files (written before they existed),
 everything becomes one new base. A merge writes a new segment too: published segments are
 never written.
 """
@@ -22,8 +25,11 @@ from coach.index.records import ChunkRecord, ManifestEntry, StoreLocation
 from coach.index.segment_files import FACTS_FILE, save_segment
 from coach.index.store import ChunkStore, drop_collections
 
-MAX_SEGMENTS = 4  # each is one more Chroma query on the HNSW path (beyond the in-memory limit)
+MAX_SEGMENTS = 16  # each is one more Chroma query on the HNSW path (beyond the in-memory limit)
 BASE_SHARE = 0.25
+# The newest segments merge while the one before them holds at most this many times their
+# records (0: only past MAX_SEGMENTS or BASE_SHARE).
+MERGE_RATIO = 1.0
 MERGE_BATCH = 2000  # chunks a merge writes at a time
 
 
@@ -72,9 +78,9 @@ def open_writer(
             if delta.modified or not previous:
                 generations.publish([*previous, staged])
                 published = True
-                due = _merge_due(sizes, store.needs_full_merge)
-                if due is not None:
-                    _merge(generations, location, embedder, dimension, full=due)
+                start = _merge_from(sizes, store.needs_full_merge)
+                if start is not None:
+                    _merge(generations, location, embedder, dimension, start)
                 generations.prune(keep_previous=published_before)
         finally:
             close_client(client)
@@ -82,29 +88,28 @@ def open_writer(
                 generations.discard(staged)
 
 
-def _merge_due(sizes: list[int], full: bool) -> bool | None:
-    """Whether to merge the published segments `sizes` (chunks in each, oldest first) now:
-    None not yet, False the newer ones into one, True all into one new base. All when the newer
-    ones hold more than `BASE_SHARE` of the base's chunks; the newer ones past `MAX_SEGMENTS`."""
+def _merge_from(sizes: list[int], full: bool) -> int | None:
+    """Which published segments to merge now, given `sizes` (records in each, oldest first):
+    None, none; 0, all into one new base; else the segments from that one on, into one."""
     if len(sizes) < 2:
         return None
     if full or sum(sizes[1:]) > BASE_SHARE * max(sizes[0], 1):
-        return True
-    return False if len(sizes) > MAX_SEGMENTS else None
+        return 0
+    if len(sizes) > MAX_SEGMENTS:
+        return 1
+    start = len(sizes) - 1
+    while MERGE_RATIO and start > 1 and sizes[start - 1] <= MERGE_RATIO * sum(sizes[start:]):
+        start -= 1
+    return start if start < len(sizes) - 1 else None
 
 
 def _merge(
-    generations: Generations,
-    location: StoreLocation,
-    embedder: str,
-    dimension: int,
-    *,
-    full: bool,
+    generations: Generations, location: StoreLocation, embedder: str, dimension: int, start: int
 ) -> None:
-    """Write the published segments (all, or all but the base) as one new segment, and
-    publish the list with it in their place."""
+    """Write the published segments from `start` on (0: all) as one new segment, and publish
+    the list with it in their place."""
     folders = generations.segments()
-    merged = folders if full else folders[1:]
+    merged, full = folders[start:], start == 0
     staged = generations.stage()
     client = open_client(location, staged)
     try:
@@ -124,7 +129,7 @@ def _merge(
             target.commit(entries)
             save_segment(staged, target, embedder, dimension, source.tables())
         close_client(client)
-        generations.publish([staged] if full else [folders[0], staged])
+        generations.publish([*folders[:start], staged])
     except BaseException:
         close_client(client)
         generations.discard(staged)
