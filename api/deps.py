@@ -7,9 +7,10 @@ authentication, or one of `anyone`, `professional`, `curator` for one role check
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -40,6 +41,8 @@ class ApiServices:
     limits: RateLimits  # coaching and search requests per user per minute, in this process
     max_pending_drafts: int = 20  # lesson drafts a user may have waiting; 0 = no limit
     records: RecordsConfig | None = None  # None: no LRS set, no learning records kept
+    # set once the indexer has loaded what a first save needs (`api.main.warm_behind`)
+    writer_warm: threading.Event = field(default_factory=threading.Event)
 
 
 def get_services(request: Request) -> ApiServices:

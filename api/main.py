@@ -12,7 +12,9 @@ and to its worker processes through `LOCAL_MODE_VARIABLE`, which nothing else se
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -51,9 +53,12 @@ from api.xapi.recorder import LearningRecords
 from api.xapi.statements import RecordsConfig
 from coach.engine import Coach
 from coach.factory import build_indexer, build_services
+from coach.index.indexer import Indexer
 from coach.ingest.curation import Curator
 from coach.keys import KeyStore
 from coach.settings import Settings
+
+log = logging.getLogger("coach.api")
 
 MAX_BODY_BYTES = 256 * 1024
 # Streamed answers coach on their own pool, so at most this many run at once; more wait their
@@ -100,6 +105,7 @@ async def serving(
             await run_in_threadpool(streams.shutdown, wait=True, cancel_futures=True)
 
         stack.push_async_callback(stop_streams)
+        writer_warm = warm_behind(indexer)
         yield ApiServices(
             coach=coach,
             sessions=session_store,
@@ -113,7 +119,26 @@ async def serving(
             limits=RateLimits(settings.rate_coach_per_minute, settings.rate_search_per_minute),
             max_pending_drafts=settings.max_pending_drafts,
             records=learning,
+            writer_warm=writer_warm,
         )
+
+
+def warm_behind(indexer: Indexer) -> threading.Event:
+    """Warm the indexer (`Indexer.warm`: seconds of imports) in a thread of its own once the
+    service runs, so that neither readiness nor a curator's first save waits for it; the event
+    is set when it is done (/readyz says so)."""
+    done = threading.Event()
+
+    def warm() -> None:
+        try:
+            indexer.warm()
+        except Exception:  # a failed warm-up costs the first save its time, nothing else
+            log.exception("warming the indexer failed")
+        finally:
+            done.set()
+
+    threading.Thread(target=warm, name="coach-warm", daemon=True).start()
+    return done
 
 
 def _lifespan(

@@ -34,6 +34,8 @@ def readyz(svc: Svc, admin: Admin) -> Response:
         checks["index"] = "ok"
     except CoachError as exc:
         checks["index"], reasons["index"] = "unavailable", str(exc)
+    # Informational: a save works before the indexer is warm, it only takes longer.
+    checks["writer"] = "ok" if svc.writer_warm.is_set() else "warming"
     try:
         svc.sessions.ping()
         checks["database"] = "ok"

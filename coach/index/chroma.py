@@ -57,3 +57,9 @@ def guarded(location: StoreLocation, call: Any) -> Any:
         if exc.__class__.__module__.startswith(("httpx", "httpcore")):
             raise StoreUnavailableError(f"the {location.describe()} is unreachable: {exc}") from exc
         raise
+
+
+def import_chroma() -> None:
+    """Import Chroma now (about a second): the in-memory path reads an index without it, so a
+    server would otherwise import it at its first write."""
+    import chromadb  # noqa: F401

@@ -60,6 +60,23 @@ class Chunker:
 
         return MarkdownNodeParser(include_prev_next_rel=False)
 
+    def warm(self) -> None:
+        """Chunk a long warm-up document now: llama-index's parsers and its sentence splitter
+        load on first use (imports and NLTK's sentence data, seconds), and a server's first
+        save should wait for none of it."""
+        body = "## Stappen\n" + "Bel de klant terug. " * self._max_tokens
+        self.chunk(
+            Document(
+                id="warm-up",
+                title="Warm-up",
+                type="procedure",
+                language="nl",
+                body=body,
+                path="warm-up.md",
+                content_hash="",
+            )
+        )
+
     def chunk(self, document: Document) -> list[Chunk]:
         from llama_index.core import Document as LlamaDocument
 
