@@ -336,6 +336,8 @@ def service_figures(
             figures["saves"] = {"how": SAVE_HOW, **summary(changes)}
             changes = [lesson_approval(curator, pro, n, rng) for n in range(approvals)]
             figures["approvals"] = {"how": APPROVAL_HOW, **summary(changes)}
+            for change in changes:  # untimed: a reused workdir starts without them
+                retire(curator, change["doc_id"])
         figures["serve"]["peak_rss_mb"] = round(memory.peak / 2**20)
     figures["serve"]["index_disk_after_writes"] = disk_usage(workdir / "index")
     return figures
@@ -529,6 +531,17 @@ def lesson_approval(
     return timed_change(
         curator, lambda: curator.post(path, headers=headers), query, draft["doc_id"]
     )
+
+
+def retire(curator: httpx.Client, doc_id: str) -> None:
+    """Retire a lesson the bench approved: each is a marker sentence, alike in meaning to every
+    other marker, so those left from an earlier run outrank a changed document in the next."""
+    current = curator.get(f"/v1/documents/{doc_id}")
+    current.raise_for_status()
+    retired = curator.delete(
+        f"/v1/documents/{doc_id}", headers={"If-Match": current.headers["ETag"]}
+    )
+    retired.raise_for_status()
 
 
 # -- 5. no-op index runs ---------------------------------------------------------------------
