@@ -105,6 +105,7 @@ async def serving(
             await run_in_threadpool(streams.shutdown, wait=True, cancel_futures=True)
 
         stack.push_async_callback(stop_streams)
+        indexer.merge_behind = True  # a save never waits for a merge (coach.index.writing)
         writer_warm = warm_behind(indexer)
         yield ApiServices(
             coach=coach,

@@ -318,3 +318,92 @@ def test_an_index_from_before_the_tables_is_read_from_chroma_and_merged_into_one
     assert table is not None
     assert sorted(table.ids) == held(location, embedder, base)["chunks"]
     assert any("binnen vijf uur" in text for text in table.texts)
+
+
+def test_a_merge_behind_keeps_what_was_saved_while_it_ran(
+    corpus: CorpusBuilder,
+    embedder: Embedder,
+    location: StoreLocation,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(writing, "MERGE_RATIO", 0.0)  # the saves here merge nothing themselves
+    indexer = indexed(corpus, embedder, location, 12)
+    assert location.path is not None
+    generations = Generations(location.path)
+    for number in (1, 2):
+        corpus.write(f"proc-{number:03d}", STEPS.format(n=f"v{number}"), title="Nieuw")
+        indexer.run(corpus.root)
+    base, *_ = before = segments(location)
+    with generations.merging() as mine:  # as the merge behind a server's writers holds it
+        assert mine
+        prepared = writing.prepare_merge(
+            generations, location, embedder.name, embedder.dimension, start=1
+        )
+        assert prepared is not None and (prepared.staged / ".merging").exists()
+        corpus.write("proc-001", STEPS.format(n="drie"), title="Weer anders")  # saved meanwhile
+        (corpus.root / "docs" / "proc-007.md").unlink()  # and one removed
+        indexer.run(corpus.root)
+        meanwhile = segments(location)[len(before) :]
+        assert len(meanwhile) == 1 and prepared.staged.is_dir()  # the save's prune spared it
+        assert writing.splice(generations, prepared)
+    assert segments(location) == [base, prepared.staged, *meanwhile]
+    assert not (prepared.staged / ".merging").exists()
+    store = opened(location, embedder)
+    try:
+        consistent(store)
+        manifest = store.manifest()
+        assert len(manifest) == 11 and "proc-007" not in manifest
+        hits = store.get_chunks({"doc_id": "proc-001"})
+        assert {hit.metadata["content_hash"] for hit in hits} == {manifest["proc-001"].content_hash}
+        assert any("drie uur" in hit.text for hit in hits)  # the newer save decides
+        assert any("v2 uur" in hit.text for hit in store.get_chunks({"doc_id": "proc-002"}))
+    finally:
+        store.close()
+    assert indexer.run(corpus.root).chunks_embedded == 0
+
+
+def test_a_merge_behind_gives_way_to_a_rebuild(
+    corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation
+) -> None:
+    indexer = indexed(corpus, embedder, location, 6)
+    assert location.path is not None
+    generations = Generations(location.path)
+    corpus.write("proc-001", STEPS.format(n="een"), title="Een")
+    indexer.run(corpus.root)
+    with generations.merging():
+        prepared = writing.prepare_merge(
+            generations, location, embedder.name, embedder.dimension, start=0
+        )
+        assert prepared is not None
+        indexer.run(corpus.root, rebuild=True)
+        rebuilt = segments(location)
+        assert not writing.splice(generations, prepared)
+    assert segments(location) == rebuilt and not prepared.staged.exists()
+    store = opened(location, embedder)
+    try:
+        consistent(store)
+        assert len(store.manifest()) == 6
+    finally:
+        store.close()
+
+
+def test_a_server_indexer_merges_behind_its_runs(
+    corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation
+) -> None:
+    indexer = indexed(corpus, embedder, location, 40)  # 4 saves stay under a quarter of it
+    indexer.merge_behind = True
+    base = segments(location)[0]
+    for number in range(4):  # equal small saves: due merges, each run returns before them
+        corpus.write(f"proc-{number:03d}", STEPS.format(n=f"x{number}"), title="Snel")
+        indexer.run(corpus.root)
+    writing.wait_for_merges(timeout=120)
+    now = segments(location)
+    assert now[0] == base and len(now) == 2  # 1 + 1, 2 + 1 + 1: one segment after the base
+    store = opened(location, embedder)
+    try:
+        consistent(store)
+        merged = store.segments[1].manifest()
+        assert {f"proc-{n:03d}" for n in range(4)} <= set(merged)
+    finally:
+        store.close()
+    assert indexer.run(corpus.root).chunks_embedded == 0

@@ -1,12 +1,14 @@
 """When the embedded index's writer merges segments (`coach.index.writing._merge_from`): small
 saves never rewrite a large segment, each record is rewritten about log2(n) times, and the
-segments stay few."""
+segments stay few; a writer's pruning spares a merge running behind it."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from coach.index import writing
+from coach.index.generations import Generations
 from coach.index.writing import _merge_from
 
 BASE = 190_000  # records of the base at 10,000 documents
@@ -50,3 +52,24 @@ def test_past_the_limit_the_newer_segments_merge_and_past_the_share_everything()
     assert _merge_from([BASE, BASE // 4 + 1], full=False) == 0
     assert _merge_from([BASE, 5], full=True) == 0
     assert _merge_from([BASE], full=False) is None
+
+
+def test_pruning_spares_a_merge_in_progress_and_removes_a_crashed_ones(tmp_path: Path) -> None:
+    generations = Generations(tmp_path / "index")
+    base = generations.stage()
+    generations.publish([base])
+    with generations.merging() as mine:
+        assert mine
+        with generations.merging() as another:
+            assert not another  # one merge at a time
+        merging = generations.stage(merging=True)
+        orphan = generations.stage()  # a crashed writer's
+        generations.prune(keep_previous=[])
+        assert merging.is_dir() and not orphan.exists()
+    generations.prune(keep_previous=[])  # its merge lock is free: a crashed merge's
+    assert not merging.exists() and base.is_dir()
+    settled = generations.stage(merging=True)
+    generations.settle(settled)
+    generations.publish([base, settled])
+    generations.prune(keep_previous=[])
+    assert generations.segments() == [base, settled]

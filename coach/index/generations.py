@@ -11,10 +11,15 @@ changes, not what the index holds (`coach.index.layers` reads the segments as on
 merges them now and then).
 
 An index written before segments existed is a `CURRENT` naming one folder: a one-segment list.
+
+A merge may run behind the writers (`coach.index.writing.merge_behind`): it holds the merge
+lock, not the writers' lock, while it writes its segment, which is marked as in progress so that
+a writer's pruning spares it; a mark whose merge lock nobody holds is a crashed merge's, and goes.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import time
@@ -28,6 +33,8 @@ from coach.errors import StoreUnavailableError
 CURRENT = "CURRENT"
 _PREFIX = "gen-"
 _LOCK = ".write.lock"
+_MERGE_LOCK = ".merge.lock"
+MERGING = ".merging"  # in a segment folder a merge is still writing
 
 
 class Generations:
@@ -68,11 +75,33 @@ class Generations:
         with exclusive_lock(self.root / _LOCK):
             yield
 
-    def stage(self) -> Path:
-        """A new, empty segment folder."""
+    @contextmanager
+    def merging(self) -> Iterator[bool]:
+        """Try to take the merge lock (one merge at a time per index root, across processes):
+        True while held, False when another merge holds it (nothing waits)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / _MERGE_LOCK).open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def stage(self, merging: bool = False) -> Path:
+        """A new, empty segment folder; `merging`: marked as a merge's, in progress."""
         staged = self.root / f"{_PREFIX}{time.time_ns()}"
         staged.mkdir(parents=True)
+        if merging:
+            (staged / MERGING).touch()
         return staged
+
+    def settle(self, staged: Path) -> None:
+        """A merge's segment is complete: no longer marked as in progress."""
+        (staged / MERGING).unlink(missing_ok=True)
 
     def publish(self, segments: Sequence[Path]) -> None:
         """Flush the new folders among `segments` to disk and make the list the published
@@ -94,10 +123,19 @@ class Generations:
     def prune(self, keep_previous: Sequence[Path]) -> None:
         """Remove every segment but the published ones and `keep_previous`.
 
-        The previous list stays for a reader that opened it just before the switch; orphans of
-        crashed writers and segments merged away before that go.
+        The previous list stays for a reader that opened it just before the switch, and so does
+        a segment a merge is still writing; orphans of crashed writers and merges, and segments
+        merged away before that, go.
         """
         keep = {*self.segments(), *keep_previous}
+        merge_running: bool | None = None  # asked once, when a marked segment is found
         for path in self.root.glob(f"{_PREFIX}*"):
-            if path.is_dir() and path not in keep:
-                shutil.rmtree(path, ignore_errors=True)
+            if not path.is_dir() or path in keep:
+                continue
+            if (path / MERGING).exists():
+                if merge_running is None:
+                    with self.merging() as free:
+                        merge_running = not free
+                if merge_running:
+                    continue
+            shutil.rmtree(path, ignore_errors=True)

@@ -100,6 +100,9 @@ class Indexer:
         self.chunker = Chunker(embedder.tokenize, max_tokens)
         self._recipe = ChunkerRecipe.of(embedder.name, max_tokens)
         self._readers: dict[Path, CorpusReader] = {}
+        # Merge due segments behind the run (`coach.index.writing.merge_behind`), not in it:
+        # what a server does, so that a curator's save never waits for a merge.
+        self.merge_behind = False
 
     def reader(self, corpus_dir: Path) -> CorpusReader:
         """The reader of `corpus_dir`, kept across runs: a run parses only changed files."""
@@ -146,7 +149,11 @@ class Indexer:
             if plan is not None and plan.is_empty:
                 return plan.report(scan)
         with open_writer(
-            self.location, self.embedder.name, self.embedder.dimension, rebuild=rebuild
+            self.location,
+            self.embedder.name,
+            self.embedder.dimension,
+            rebuild=rebuild,
+            behind=self.merge_behind,
         ) as store:
             plan = _plan(store, scan)  # again, under the writers' lock: the index may have moved
             report = plan.report(scan)

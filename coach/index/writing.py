@@ -10,19 +10,28 @@ more than `BASE_SHARE` of the base's records, or a segment holds chunks no manif
 (never, unless written by hand), or a segment has no saved files (written before they existed),
 everything becomes one new base. A merge writes a new segment too: published segments are
 never written.
+
+A server merges behind its writers (`merge_behind`): the merge reads the published segments
+and writes its own without the writers' lock, and takes the lock only to publish the list with
+its segment in place of the ones it merged, after which the segments published meanwhile stay
+(`splice`). A save so waits for a merge's publication at most, not for the merge; a full merge
+at 10,000 documents takes minutes.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 from coach.index.chroma import close_client, open_client
 from coach.index.generations import Generations
 from coach.index.layers import TOMBSTONE, LayeredStore
 from coach.index.records import ChunkRecord, ManifestEntry, StoreLocation
-from coach.index.segment_files import FACTS_FILE, save_segment
+from coach.index.segment_files import FACTS_FILE, read_facts, save_segment
 from coach.index.store import ChunkStore, drop_collections
 
 MAX_SEGMENTS = 16  # each is one more Chroma query on the HNSW path (beyond the in-memory limit)
@@ -32,15 +41,23 @@ BASE_SHARE = 0.25
 MERGE_RATIO = 1.0
 MERGE_BATCH = 2000  # chunks a merge writes at a time
 
+log = logging.getLogger("coach.index")
+
 
 @contextmanager
 def open_writer(
-    location: StoreLocation, embedder: str, dimension: int, rebuild: bool = False
+    location: StoreLocation,
+    embedder: str,
+    dimension: int,
+    rebuild: bool = False,
+    behind: bool = False,
 ) -> Iterator[ChunkStore | LayeredStore]:
     """The index opened for writing, created for this embedder when there is none.
 
     Embedded: the writer adds a new segment, published (with the list of segments) only when
-    the block ends without error and something changed; then it merges segments if due.
+    the block ends without error and something changed; then it merges segments if due, or
+    with `behind` has them merged in a thread of its own (`merge_behind`; a merge of
+    everything an older index needs is still done here).
     Server: writes go straight to the server, and the manifest keeps half-written documents
     invisible.
     """
@@ -79,7 +96,9 @@ def open_writer(
                 generations.publish([*previous, staged])
                 published = True
                 start = _merge_from(sizes, store.needs_full_merge)
-                if start is not None:
+                if start is not None and behind and not store.needs_full_merge:
+                    merge_behind(location, embedder, dimension)
+                elif start is not None:
                     _merge(generations, location, embedder, dimension, start)
                 generations.prune(keep_previous=published_before)
         finally:
@@ -107,10 +126,30 @@ def _merge(
     generations: Generations, location: StoreLocation, embedder: str, dimension: int, start: int
 ) -> None:
     """Write the published segments from `start` on (0: all) as one new segment, and publish
-    the list with it in their place."""
+    the list with it in their place (the writers' lock held)."""
     folders = generations.segments()
-    merged, full = folders[start:], start == 0
-    staged = generations.stage()
+    staged = _write_merged(generations, location, folders[start:], embedder, dimension, start == 0)
+    try:
+        generations.publish([*folders[:start], staged])
+    except BaseException:
+        generations.discard(staged)
+        raise
+
+
+def _write_merged(
+    generations: Generations,
+    location: StoreLocation,
+    merged: list[Path],
+    embedder: str,
+    dimension: int,
+    full: bool,
+    *,
+    behind: bool = False,
+) -> Path:
+    """A new segment holding what the published segments `merged` hold, as one (tombstones
+    dropped when `full`: nothing older is left for them to hide); `behind`, marked as a merge
+    in progress until `Generations.settle`."""
+    staged = generations.stage(merging=behind)
     client = open_client(location, staged)
     try:
         target = ChunkStore.create(location, client, embedder, dimension)
@@ -119,7 +158,7 @@ def _merge(
             waiting: list[ChunkRecord] = []
             for entry, records in source.records():
                 if entry.content_hash == TOMBSTONE and full:
-                    continue  # nothing older is left for it to hide
+                    continue
                 waiting += records
                 entries.append(entry)
                 if len(waiting) >= MERGE_BATCH:
@@ -129,11 +168,107 @@ def _merge(
             target.commit(entries)
             save_segment(staged, target, embedder, dimension, source.tables())
         close_client(client)
-        generations.publish([*folders[:start], staged])
+        return staged
     except BaseException:
         close_client(client)
         generations.discard(staged)
         raise
+
+
+# -- merging behind the writers -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreparedMerge:
+    """A merged segment written from the published list `folders` (their segments from
+    `start` on), not yet published."""
+
+    folders: list[Path]
+    start: int
+    staged: Path
+
+
+def merge_behind(location: StoreLocation, embedder: str, dimension: int) -> None:
+    """Merge what is due in a thread of its own, so the writing run that made it due (a
+    curator's save) returns at once and the next one waits only for the merge's publication.
+    One merge runs at a time per index; a crash leaves its segment to the next writer's prune."""
+    thread = threading.Thread(
+        target=_merge_while_due,
+        args=(location, embedder, dimension),
+        name="coach-merge",
+        daemon=True,
+    )
+    with _running_lock:
+        _running.append(thread)
+    thread.start()
+
+
+def wait_for_merges(timeout: float | None = None) -> None:
+    """Wait for the merges this process runs behind its writers (tests, and an orderly exit)."""
+    with _running_lock:
+        threads = list(_running)
+    for thread in threads:
+        thread.join(timeout)
+
+
+_running: list[threading.Thread] = []
+_running_lock = threading.Lock()
+
+
+def _merge_while_due(location: StoreLocation, embedder: str, dimension: int) -> None:
+    assert location.path is not None
+    generations = Generations(location.path)
+    try:
+        with generations.merging() as mine:
+            while mine:  # another merge running merges what is due when it has published
+                prepared = prepare_merge(generations, location, embedder, dimension)
+                if prepared is None or not splice(generations, prepared):
+                    return
+    except Exception:  # the segments stay as they were, readable; the next save tries again
+        log.exception("merging the index segments behind the writers failed")
+    finally:
+        with _running_lock:
+            _running.remove(threading.current_thread())
+
+
+def prepare_merge(
+    generations: Generations,
+    location: StoreLocation,
+    embedder: str,
+    dimension: int,
+    start: int | None = None,
+) -> PreparedMerge | None:
+    """Write the merge that is due (or the segments from `start` on) without the writers'
+    lock: published segments are never written, so they can be read while writers add more.
+    None when nothing is due, or a segment has no facts (a writer merges those itself)."""
+    folders = generations.segments()
+    facts = [read_facts(folder) for folder in folders]
+    if not folders or any(fact is None for fact in facts):
+        return None
+    if start is None:
+        start = _merge_from([fact.count for fact in facts if fact is not None], full=False)
+        if start is None:
+            return None
+    staged = _write_merged(
+        generations, location, folders[start:], embedder, dimension, start == 0, behind=True
+    )
+    return PreparedMerge(folders, start, staged)
+
+
+def splice(generations: Generations, prepared: PreparedMerge) -> bool:
+    """Publish a prepared merge in place of the segments it merged, keeping the segments
+    published since after it (they are newer, so they still decide their documents). False
+    (and the merge discarded) when the index changed otherwise meanwhile (a rebuild)."""
+    with generations.writing():
+        now = generations.segments()
+        if now[: len(prepared.folders)] != prepared.folders:
+            generations.discard(prepared.staged)
+            return False
+        generations.settle(prepared.staged)
+        newer = now[len(prepared.folders) :]
+        generations.publish([*prepared.folders[: prepared.start], prepared.staged, *newer])
+        generations.prune(keep_previous=now)
+    return True
 
 
 @contextmanager
