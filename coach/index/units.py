@@ -111,12 +111,12 @@ def _start(recipe: ChunkerRecipe, parent: int) -> None:
     global _chunker
     embedder = make_embedder(recipe.embedder)
     _chunker = Chunker(embedder.tokenize, recipe.max_tokens)
-    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+    threading.Thread(target=end_with, args=(parent,), daemon=True).start()
 
 
-def _end_with(parent: int) -> None:
-    """End this process once the run that started it is gone (killed, say): nothing else would
-    end it, since it waits for work that will never come."""
+def end_with(parent: int) -> None:
+    """End this process once the process that started it is gone (killed, say): nothing else
+    would end it (a units process waits for work that will never come)."""
     while os.getppid() == parent:
         time.sleep(1)
     os._exit(1)

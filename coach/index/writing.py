@@ -21,10 +21,13 @@ at 10,000 documents takes minutes.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from coach.index.chroma import close_client, open_client
@@ -33,6 +36,7 @@ from coach.index.layers import TOMBSTONE, LayeredStore
 from coach.index.records import ChunkRecord, ManifestEntry, StoreLocation
 from coach.index.segment_files import FACTS_FILE, read_facts, save_segment
 from coach.index.store import ChunkStore, drop_collections
+from coach.index.units import end_with
 
 MAX_SEGMENTS = 16  # each is one more Chroma query on the HNSW path (beyond the in-memory limit)
 BASE_SHARE = 0.25
@@ -189,30 +193,46 @@ class PreparedMerge:
 
 
 def merge_behind(location: StoreLocation, embedder: str, dimension: int) -> None:
-    """Merge what is due in a thread of its own, so the writing run that made it due (a
+    """Merge what is due in a process of its own, so the writing run that made it due (a
     curator's save) returns at once and the next one waits only for the merge's publication.
-    One merge runs at a time per index; a crash leaves its segment to the next writer's prune."""
-    thread = threading.Thread(
-        target=_merge_while_due,
-        args=(location, embedder, dimension),
-        name="coach-merge",
-        daemon=True,
-    )
+    A process, not a thread: a merge is seconds to minutes of Python and Chroma work, and in a
+    thread it held the interpreter lock from the server's saves (a save took 185 s beside a
+    full merge at 10,000 documents). One merge runs at a time per index; it ends with the
+    process that started it, and a merge that ends unfinished leaves its segment to the next
+    writer's prune. A daemon process, which may not start one, merges in a thread."""
     with _running_lock:
-        _running.append(thread)
-    thread.start()
+        _running[:] = [merge for merge in _running if merge.is_alive()]
+        merge: threading.Thread | BaseProcess
+        if multiprocessing.current_process().daemon:
+            merge = threading.Thread(
+                target=_merge_while_due, args=(location, embedder, dimension), daemon=True
+            )
+        else:
+            merge = multiprocessing.get_context("spawn").Process(  # no fork of Chroma's threads
+                target=_merge_process,
+                args=(location, embedder, dimension, os.getpid()),
+                name="coach-merge",
+                daemon=True,
+            )
+        merge.start()
+        _running.append(merge)
 
 
 def wait_for_merges(timeout: float | None = None) -> None:
-    """Wait for the merges this process runs behind its writers (tests, and an orderly exit)."""
+    """Wait for the merges this process started behind its writers (tests, an orderly exit)."""
     with _running_lock:
-        threads = list(_running)
-    for thread in threads:
-        thread.join(timeout)
+        merges = list(_running)
+    for merge in merges:
+        merge.join(timeout)
 
 
-_running: list[threading.Thread] = []
+_running: list[threading.Thread | BaseProcess] = []
 _running_lock = threading.Lock()
+
+
+def _merge_process(location: StoreLocation, embedder: str, dimension: int, parent: int) -> None:
+    threading.Thread(target=end_with, args=(parent,), daemon=True).start()
+    _merge_while_due(location, embedder, dimension)
 
 
 def _merge_while_due(location: StoreLocation, embedder: str, dimension: int) -> None:
@@ -226,9 +246,6 @@ def _merge_while_due(location: StoreLocation, embedder: str, dimension: int) -> 
                     return
     except Exception:  # the segments stay as they were, readable; the next save tries again
         log.exception("merging the index segments behind the writers failed")
-    finally:
-        with _running_lock:
-            _running.remove(threading.current_thread())
 
 
 def prepare_merge(
