@@ -60,7 +60,7 @@ def open_writer(
 
     Embedded: the writer adds a new segment, published (with the list of segments) only when
     the block ends without error and something changed; then it merges segments if due, or
-    with `behind` has them merged in a thread of its own (`merge_behind`; a merge of
+    with `behind` has them merged in a process of its own (`merge_behind`; a merge of
     everything an older index needs is still done here).
     Server: writes go straight to the server, and the manifest keeps half-written documents
     invisible.
