@@ -76,13 +76,13 @@ class Generations:
             yield
 
     @contextmanager
-    def merging(self) -> Iterator[bool]:
-        """Try to take the merge lock (one merge at a time per index root, across processes):
-        True while held, False when another merge holds it (nothing waits)."""
+    def merging(self, wait: bool = False) -> Iterator[bool]:
+        """Take the merge lock (one merge at a time per index root, across processes): True
+        while held; without `wait`, False at once when another merge holds it."""
         self.root.mkdir(parents=True, exist_ok=True)
         with (self.root / _MERGE_LOCK).open("a") as handle:
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
             except BlockingIOError:
                 yield False
                 return

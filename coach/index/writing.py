@@ -199,7 +199,8 @@ def merge_behind(location: StoreLocation, embedder: str, dimension: int) -> None
     thread it held the interpreter lock from the server's saves (a save took 185 s beside a
     full merge at 10,000 documents). One merge runs at a time per index; it ends with the
     process that started it, and a merge that ends unfinished leaves its segment to the next
-    writer's prune. A daemon process, which may not start one, merges in a thread."""
+    writer's prune. A merge started while another runs waits for it, then merges what is
+    still due. A daemon process, which may not start one, merges in a thread."""
     with _running_lock:
         _running[:] = [merge for merge in _running if merge.is_alive()]
         merge: threading.Thread | BaseProcess
@@ -239,8 +240,9 @@ def _merge_while_due(location: StoreLocation, embedder: str, dimension: int) -> 
     assert location.path is not None
     generations = Generations(location.path)
     try:
-        with generations.merging() as mine:
-            while mine:  # another merge running merges what is due when it has published
+        # After the merge running now, if any: the segments it did not see may be due too.
+        with generations.merging(wait=True) as mine:
+            while mine:
                 prepared = prepare_merge(generations, location, embedder, dimension)
                 if prepared is None or not splice(generations, prepared):
                     return
