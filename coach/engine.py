@@ -25,7 +25,8 @@ from coach.result import (
 from coach.retrieve.filters import Filters
 from coach.retrieve.fusion import Mode
 from coach.retrieve.language import detect_language
-from coach.retrieve.retriever import DocumentHit, Retrieval, Retriever
+from coach.retrieve.results import DocumentHit, Retrieval
+from coach.retrieve.retriever import Retriever
 from coach.vocabulary import DOC_TYPES, LANGUAGES
 
 MAX_K = 20

@@ -11,7 +11,8 @@ from coach.index.store import ChunkStore
 from coach.ingest.corpus import Document
 from coach.retrieve.filters import Filters
 from coach.retrieve.fusion import MODES, Fusion, Mode
-from coach.retrieve.retriever import DocumentHit, Retriever
+from coach.retrieve.results import DocumentHit
+from coach.retrieve.retriever import Retriever
 from coach.testing import MEMORY_LOCATION, HashingEmbedder, InMemoryStore, document
 from tests.coaching_corpus import coaching_documents
 

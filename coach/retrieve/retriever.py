@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -13,51 +12,18 @@ from numpy.typing import NDArray
 from coach.index.embedders import Embedder
 from coach.index.layers import open_index
 from coach.index.protocol import SearchableStore
-from coach.index.records import ChunkHit, ChunkMetadata, StoreLocation
+from coach.index.records import ChunkHit, StoreLocation
 from coach.index.tables import FILTER_COLUMNS, RecordTable, is_item, joined
 from coach.retrieve.dense import TWO_PASS_FROM, DenseIndex
 from coach.retrieve.filters import Filters
 from coach.retrieve.fusion import MODES, Fusion, Mode
 from coach.retrieve.language import detect_language
 from coach.retrieve.lexical import LexicalIndex
+from coach.retrieve.results import DocumentHit, Retrieval, rank
 
 # Indexes up to this many chunks are searched in memory (about 2 KB per chunk at 512-d).
 MEMORY_CHUNKS = 200_000
-
-
-@dataclass
-class DocumentHit:
-    """One retrieved document: its metadata and best chunks (best first)."""
-
-    doc_id: str
-    metadata: ChunkMetadata
-    score: float = 0.0
-    similarity: float | None = None  # cosine of its best chunk to the query (dense)
-    lexical_score: float | None = None  # BM25 of its best chunk
-    lexical_share: float = 0.0  # the lexical evidence fusion used, 0..1
-    chunks: list[ChunkHit] = field(default_factory=list)
-    # Its advice items with their cosine to the query, best first (empty when the index has no
-    # item vectors in memory: the composer then ranks items by shared terms).
-    items: list[tuple[ChunkHit, float]] = field(default_factory=list)
-
-    best_item: float | None = None  # the cosine of its best advice item, when measured
-
-    @property
-    def item_similarity(self) -> float | None:
-        return self.items[0][1] if self.items else self.best_item
-
-    @property
-    def language(self) -> str:
-        return str(self.metadata.get("language", ""))
-
-
-@dataclass(frozen=True)
-class Retrieval:
-    language: str
-    documents: list[DocumentHit]
-    # The best dense cosine over all candidates (0.0 when none); None when no dense search ran.
-    top_similarity: float | None
-    mode: Mode = "hybrid"  # what the documents' scores are: hybrid, a cosine, or BM25 share
+_NO_ROWS = np.zeros(0, dtype=np.intp)
 
 
 class Retriever:
@@ -98,8 +64,9 @@ class Retriever:
         # The tables' vectors, when in memory. Advice items are scored only for the documents
         # a search found (`_score_found`).
         self._dense: DenseIndex | None = None
-        self._chunk_rows: dict[str, NDArray[np.intp]] = {}  # a document's rows of the chunks
-        self._item_rows: dict[str, NDArray[np.intp]] = {}  # and of its advice items
+        self._counted: NDArray[np.bool_] = np.zeros(0, dtype=bool)  # the rows that count
+        self._owner: dict[str, int] = {}  # the table that decides each document
+        self._row_of_id: dict[str, int] | None = None  # made for the first Chroma query
         self._reload = threading.Lock()
         self._warm = False  # whether `ready` has embedded a query yet
         # One query embedding at a time: the models already use both cores for one text, and
@@ -148,21 +115,19 @@ class Retriever:
         counts = joined([decided for _, decided in parts], bool)
         counts &= joined([table.active for table in self._tables], bool)
         items = joined([table.items for table in self._tables], bool)
+        self._counted = counts
         self._chunks = counts & ~items
         self._columns = {
             key: joined([table.columns[key] for table in self._tables], object)
             for key in FILTER_COLUMNS
         }
-        self._chunk_rows, self._item_rows = {}, {}
-        for table, offset in zip(self._tables, self._offsets, strict=False):
-            for doc_id, rows in table.by_document.items():
-                rows = rows + offset
-                rows = rows[counts[rows]]
-                if len(rows):
-                    chunk = self._chunks[rows]
-                    self._chunk_rows[doc_id] = rows[chunk]
-                    if in_memory and not chunk.all():
-                        self._item_rows[doc_id] = rows[~chunk]
+        self._owner = {}
+        for number, table in enumerate(self._tables):
+            names, codes = table.documents
+            start = self._offsets[number]
+            deciding = np.unique(codes[counts[start : start + len(table)]])
+            self._owner.update((names[code], number) for code in deciding.tolist())
+        self._row_of_id = None
         previous, self._dense = self._dense, None
         if in_memory:  # the previous index lends what the tables it shares already have
             self._dense = DenseIndex(
@@ -174,6 +139,18 @@ class Retriever:
     def _hit(self, row: int, distance: float = 0.0) -> ChunkHit:
         table = int(np.searchsorted(self._offsets, row, side="right")) - 1
         return self._tables[table].hit(row - int(self._offsets[table]), distance)
+
+    def _rows(self, doc_id: str) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """A document's rows that count: of its chunks, and of its advice items when their
+        vectors are in memory (none for a document not indexed)."""
+        number = self._owner.get(doc_id)
+        if number is None:
+            return _NO_ROWS, _NO_ROWS
+        chunks, items = self._tables[number].by_document[doc_id]
+        offset = self._offsets[number]
+        chunks = chunks + offset
+        items = items + offset if self._dense is not None else _NO_ROWS
+        return chunks[self._counted[chunks]], items[self._counted[items]]
 
     def search(
         self,
@@ -189,8 +166,8 @@ class Retriever:
         filters = filters or Filters()
         language = language or detect_language(query)
         store = self.store()
-        dense: list[ChunkHit] = []
-        lexical: list[tuple[ChunkHit, float]] = []
+        dense: list[tuple[int, float]] = []  # (row, distance), nearest first
+        lexical: list[tuple[int, float]] = []  # (row, BM25), best first
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
         # the cosine of records to the query, when in memory: the chunks `DenseIndex.scores`
@@ -207,75 +184,46 @@ class Retriever:
                 dense = self._nearest_in_chroma(store, query_vector, filters, n)
         if mode in ("hybrid", "lexical"):
             lexical = self._lexical_hits(query, language, filters, max(self.candidates, 4 * k))
-        documents = self._group(dense, lexical)
+        documents, found = self._group(dense, lexical)
+        rows = {document.doc_id: self._rows(document.doc_id) for document in documents}
         if scores is not None:
-            self._score_found(documents, scores, query_vector)
-        self._measure(documents, scores)
-        self._score(documents, mode, language)
+            self._measure(documents, rows, scores, query_vector)
+        rank(self.fusion, documents, mode, language)
         documents = sorted(documents, key=lambda document: (-document.score, document.doc_id))[:k]
-        if scores is not None:
-            for document in documents:
-                rows = self._item_rows.get(document.doc_id)
-                if rows is not None:
-                    order = rows[np.argsort(-scores[rows], kind="stable")]
-                    document.items = [(self._hit(int(i)), float(scores[i])) for i in order]
-        top = max((1.0 - hit.distance for hit in dense), default=0.0) if mode != "lexical" else None
+        for document in documents:  # hits are made for the documents returned only
+            best = list(found[document.doc_id].items())[: self.chunks_per_document]
+            document.chunks = [self._hit(row, distance) for row, distance in best]
+            items = rows[document.doc_id][1]
+            if scores is not None and len(items):
+                order = items[np.argsort(-scores[items], kind="stable")]
+                document.items = [(self._hit(int(i)), float(scores[i])) for i in order]
+        nearest = max((1.0 - distance for _, distance in dense), default=0.0)
+        top = nearest if mode != "lexical" else None
         return Retrieval(language=language, documents=documents, top_similarity=top, mode=mode)
 
-    def _score_found(
-        self, documents: list[DocumentHit], scores: NDArray[np.float32], query: NDArray[np.float32]
+    def _measure(
+        self,
+        documents: list[DocumentHit],
+        rows: dict[str, tuple[NDArray[np.intp], NDArray[np.intp]]],
+        scores: NDArray[np.float32],
+        query: NDArray[np.float32],
     ) -> None:
-        """Fill in the cosines of these documents' advice items (most of an index's records,
-        and needed only for the documents a search found), and of their chunks when the first
-        pass left some unscored."""
+        """Complete each candidate's dense evidence: the cosine of its best chunk (also for
+        one found by BM25 alone) and of its best advice item. Its items' cosines (most of an
+        index's records, needed only for the documents a search found) are computed here, and
+        its chunks' when the first pass left some unscored."""
         assert self._dense is not None
-        found = [self._item_rows[d.doc_id] for d in documents if d.doc_id in self._item_rows]
-        if self._dense.two_pass:
-            found += [self._chunk_rows[d.doc_id] for d in documents if d.doc_id in self._chunk_rows]
-        if found:
-            self._dense.measure(scores, np.concatenate(found), query)
-
-    def _measure(self, documents: list[DocumentHit], scores: NDArray[np.float32] | None) -> None:
-        """Complete each candidate's dense evidence from the in-memory scores: the cosine of
-        its best chunk (also for one found by BM25 alone) and of its best advice item."""
-        if scores is None:
-            return
+        first = 0 if self._dense.two_pass else 1  # the chunks too, or the items only
+        unscored = [part for both in rows.values() for part in both[first:]]
+        if unscored:
+            self._dense.measure(scores, np.concatenate(unscored), query)
         for document in documents:
-            rows = self._chunk_rows.get(document.doc_id)
-            if rows is not None:
-                best = float(scores[rows].max())
+            chunks, items = rows[document.doc_id]
+            if len(chunks):
+                best = float(scores[chunks].max())
                 document.similarity = max(document.similarity or -1.0, best)
-            items = self._item_rows.get(document.doc_id)
-            if items is not None:
+            if len(items):
                 document.best_item = float(scores[items].max())
-
-    def _score(self, documents: list[DocumentHit], mode: Mode, language: str) -> None:
-        if mode == "dense":
-            for document in documents:
-                document.score = document.similarity or 0.0
-            return
-        same = [d.lexical_score or 0.0 for d in documents if d.language in ("", language)]
-        best_lexical = max(same, default=0.0) or 1.0
-        if mode == "lexical":
-            for document in documents:
-                document.score = (document.lexical_score or 0.0) / best_lexical
-            return
-        same_language = [d for d in documents if d.language in ("", language)]
-        for document in same_language:
-            document.lexical_share = (document.lexical_score or 0.0) / best_lexical
-        # A document in the other language gets the lexical share of its standing: ranked
-        # among the same-language documents by meaning (chunk and item cosine, which do not
-        # depend on the language), it gets the share that ranks there. Neither a penalty for
-        # its language nor more than a same-language document of its standing earns.
-        shares = sorted((d.lexical_share for d in same_language), reverse=True)
-        meanings = [self.fusion.meaning(*_cosines(d)) for d in same_language]
-        for document in documents:
-            similarity, item = _cosines(document)
-            if document.language not in ("", language):
-                meaning = self.fusion.meaning(similarity, item)
-                standing = sum(1 for other in meanings if other > meaning)
-                document.lexical_share = shares[standing] if standing < len(shares) else 0.0
-            document.score = self.fusion.score(similarity, item, document.lexical_share)
 
     def document_chunks(self, doc_ids: Iterable[str]) -> dict[str, list[ChunkHit]]:
         """All chunks of these documents, in document order."""
@@ -283,20 +231,17 @@ class Retriever:
         if not ids:
             return {}
         self.store()
-        found = {
-            doc_id: [self._hit(int(row)) for row in self._chunk_rows.get(doc_id, ())]
-            for doc_id in ids
-        }
+        found = {doc_id: [self._hit(int(row)) for row in self._rows(doc_id)[0]] for doc_id in ids}
         for hits in found.values():
             hits.sort(key=lambda hit: int(hit.metadata.get("chunk_index", 0)))
         return found
 
     def _nearest_in_chroma(
         self, store: SearchableStore, vector: NDArray[np.float32], filters: Filters, n: int
-    ) -> list[ChunkHit]:
-        """Nearest chunks from Chroma's HNSW. With filters, over-fetch and filter here first:
-        a `where` clause is about ten times slower; it is the fallback when too few hits pass.
-        Advice items share the collection and are skipped here."""
+    ) -> list[tuple[int, float]]:
+        """Nearest chunks from Chroma's HNSW, as (row, distance). With filters, over-fetch and
+        filter here first: a `where` clause is about ten times slower; it is the fallback when
+        too few hits pass. Advice items share the collection and are skipped here."""
         query = vector.tolist()
         where = filters.where()
         hits = [
@@ -304,9 +249,16 @@ class Retriever:
             for hit in store.query(query, k=4 * n)
             if filters.allows(hit.metadata) and not _is_item(hit)
         ]
-        if len(hits) >= n or where is None:
-            return hits[:n]
-        return [hit for hit in store.query(query, k=4 * n, where=where) if not _is_item(hit)][:n]
+        if len(hits) < n and where is not None:
+            hits = [hit for hit in store.query(query, k=4 * n, where=where) if not _is_item(hit)]
+        if self._row_of_id is None:
+            self._row_of_id = {
+                table.ids[local]: int(offset) + local
+                for table, offset in zip(self._tables, self._offsets, strict=False)
+                for local in np.flatnonzero(self._counted[offset : offset + len(table)]).tolist()
+            }
+        rows = self._row_of_id
+        return [(rows[hit.id], hit.distance) for hit in hits if hit.id in rows][:n]
 
     def _allowed(self, filters: Filters) -> NDArray[np.bool_]:
         """The rows of the chunks that count and pass `filters`."""
@@ -315,15 +267,15 @@ class Retriever:
 
     def _nearest_in_memory(
         self, scores: NDArray[np.float32], scored: NDArray[np.intp], n: int
-    ) -> list[ChunkHit]:
-        """The `n` nearest of the `scored` rows (ascending), nearest first."""
+    ) -> list[tuple[int, float]]:
+        """The `n` nearest of the `scored` rows (ascending) as (row, distance), nearest first."""
         if not len(scored):
             return []
         cosines = scores[scored]
         top = min(n, len(scored))
         candidates = np.argpartition(-cosines, top - 1)[:top]
         ordered = candidates[np.argsort(-cosines[candidates], kind="stable")]
-        return [self._hit(int(scored[i]), float(1.0 - cosines[i])) for i in ordered]
+        return list(zip(scored[ordered].tolist(), (1.0 - cosines[ordered]).tolist(), strict=True))
 
     def _mask(self, filters: Filters) -> NDArray[np.bool_] | None:
         mask: NDArray[np.bool_] | None = None
@@ -339,56 +291,36 @@ class Retriever:
 
     def _lexical_hits(
         self, query: str, language: str, filters: Filters, n: int
-    ) -> list[tuple[ChunkHit, float]]:
+    ) -> list[tuple[int, float]]:
         assert self._lexical is not None
         hits = self._lexical.search(query, language, n, self._mask(filters))
-        return [(self._hit(hit.position), hit.score) for hit in hits]
+        return [(hit.position, hit.score) for hit in hits]
 
     def _group(
-        self, dense: list[ChunkHit], lexical: list[tuple[ChunkHit, float]]
-    ) -> list[DocumentHit]:
-        """The candidate documents of both rankings, with their best cosine, BM25 and chunks."""
+        self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]]
+    ) -> tuple[list[DocumentHit], dict[str, dict[int, float]]]:
+        """The candidate documents of both rankings, with their best cosine and BM25; and
+        each one's chunks found, as rows with their distance (0 when found by BM25 alone),
+        in arrival order: dense first, nearest first, so a document's first chunk is its best."""
         documents: dict[str, DocumentHit] = {}
-        seen: dict[str, set[str]] = {}
-
-        def hit_for(chunk: ChunkHit) -> DocumentHit:
-            document = documents.get(chunk.doc_id)
-            if document is None:
-                document = documents[chunk.doc_id] = DocumentHit(chunk.doc_id, chunk.metadata)
-                seen[chunk.doc_id] = set()
-            return document
-
-        def add_chunk(document: DocumentHit, chunk: ChunkHit) -> None:
-            if chunk.id not in seen[document.doc_id]:
-                seen[document.doc_id].add(chunk.id)
-                document.chunks.append(chunk)
-
-        for chunk in dense:  # nearest first: a document's first chunk is its best
-            document = hit_for(chunk)
-            if document.similarity is None:
-                document.similarity = 1.0 - chunk.distance
-            add_chunk(document, chunk)
-        for chunk, score in lexical:
-            document = hit_for(chunk)
-            if document.lexical_score is None:
-                document.lexical_score = score
-            add_chunk(document, chunk)
-        for document in documents.values():
-            document.chunks = _best_chunks(document.chunks, self.chunks_per_document)
-        return list(documents.values())
-
-
-def _cosines(document: DocumentHit) -> tuple[float, float]:
-    """A document's best chunk cosine and best item cosine (its chunk's, when it has no item)."""
-    similarity = document.similarity or 0.0
-    item = document.item_similarity
-    return similarity, similarity if item is None else item
+        found: dict[str, dict[int, float]] = {}
+        for ranking, is_dense in ((dense, True), (lexical, False)):
+            rows = [row for row, _ in ranking]
+            owners = (np.searchsorted(self._offsets, rows, side="right") - 1).tolist()
+            for (row, value), owner in zip(ranking, owners, strict=True):
+                table, local = self._tables[owner], row - int(self._offsets[owner])
+                doc_id = table.doc_ids[local]
+                document = documents.get(doc_id)
+                if document is None:
+                    document = documents[doc_id] = DocumentHit(doc_id, table.metadatas[local])
+                    found[doc_id] = {}
+                if is_dense and document.similarity is None:
+                    document.similarity = 1.0 - value
+                elif not is_dense and document.lexical_score is None:
+                    document.lexical_score = value
+                found[doc_id].setdefault(row, value if is_dense else 0.0)
+        return list(documents.values()), found
 
 
 def _is_item(hit: ChunkHit) -> bool:
     return is_item(hit.metadata)
-
-
-def _best_chunks(chunks: list[ChunkHit], limit: int) -> list[ChunkHit]:
-    """Dense hits come first in arrival order (nearest first), then lexical ones."""
-    return chunks[:limit]
