@@ -16,6 +16,7 @@ from coach.index.embedders import Embedder
 from coach.index.indexer import Indexer
 from coach.index.layers import LayeredStore, open_index
 from coach.index.records import StoreLocation
+from coach.index.segment_process import PROCESS_FROM
 from coach.index.store import ChunkStore
 from coach.index.units import POOL_FROM
 from tests.conftest import CorpusBuilder
@@ -176,15 +177,28 @@ def test_killed_run_never_shows_half_documents_and_is_repaired(
 
 
 @pytest.mark.slow  # `coach index` loads the model, in a process of its own
-def test_a_killed_large_run_leaves_no_process_behind(corpus: CorpusBuilder, tmp_path: Path) -> None:
-    """A large run makes its units in a process of its own (`coach.index.units`); killing the
-    run ends that process too, instead of leaving it waiting for work."""
-    _big_corpus(corpus, POOL_FROM, "een")
+def test_a_killed_large_run_leaves_no_process_behind(
+    corpus: CorpusBuilder, embedder: Embedder, tmp_path: Path
+) -> None:
+    """A large run makes its units in a process of its own (`coach.index.units`), and writes
+    its segment in another (`coach.index.segment_process`); killing the run ends both,
+    instead of leaving them waiting for work, and the next run builds the index whole."""
+    _big_corpus(corpus, max(POOL_FROM, PROCESS_FROM), "een")
     location = StoreLocation(collection="coach", path=tmp_path / "index")
     process = _index_until_a_group_is_written(corpus, location)
     helpers = psutil.Process(process.pid).children(recursive=True)
-    assert any("spawn_main" in " ".join(helper.cmdline()) for helper in helpers)
+    spawned = [helper for helper in helpers if "spawn_main" in " ".join(helper.cmdline())]
+    assert len(spawned) >= 2, [helper.cmdline() for helper in helpers]
     process.send_signal(signal.SIGKILL)
     assert process.wait(timeout=30) == -signal.SIGKILL
     _gone, alive = psutil.wait_procs(helpers, timeout=15)
     assert alive == [], [helper.cmdline() for helper in alive]
+
+    report = Indexer(embedder, location).run(corpus.root)
+    assert len(report.added) == max(POOL_FROM, PROCESS_FROM)
+    store = open_index(location, embedder.name, embedder.dimension)
+    consistent(store)
+    assert set(_variants(store).values()) == {"een"}
+    store.close()
+    assert location.path is not None
+    assert len(list(location.path.glob("gen-*"))) == 1  # the killed run's segment is gone

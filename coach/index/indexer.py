@@ -22,6 +22,7 @@ from coach.index.records import (
     chunk_id,
     document_metadata,
 )
+from coach.index.segment_process import writes_in_process
 from coach.index.store import ChunkStore
 from coach.index.units import ChunkerRecipe, each_with_units
 from coach.index.writing import open_writer
@@ -138,6 +139,7 @@ class Indexer:
                 "(--strict). Fix them (see `coach lint`) or run without --strict.",
                 scan.problems,
             )
+        plan: _Plan | None = None
         if not rebuild:
             # Decide on the published index first: a run with nothing to write (a draft saved,
             # nothing changed) opens no writer, so it copies and publishes nothing.
@@ -148,12 +150,16 @@ class Indexer:
                 plan = None
             if plan is not None and plan.is_empty:
                 return plan.report(scan)
+        # What the run will write, as far as can be told before the writers' lock: a large
+        # run's segment is written by a process of its own (`coach.index.segment_process`).
+        writing = len(plan.changed) if plan else sum(d.is_active for d in scan.documents)
         with open_writer(
             self.location,
             self.embedder.name,
             self.embedder.dimension,
             rebuild=rebuild,
             behind=self.merge_behind,
+            in_process=writes_in_process(writing),
         ) as store:
             plan = _plan(store, scan)  # again, under the writers' lock: the index may have moved
             report = plan.report(scan)
@@ -180,9 +186,9 @@ class Indexer:
         done = 0
         if progress:
             progress(0, len(documents))
-        # Units are made ahead in a process of their own for a large run (`coach.index.units`).
-        # Writing a group in a thread while the next is embedded gained nothing: Chroma's
-        # writes use more than the one core the model leaves free, and hold the GIL in part.
+        # A large run makes its units ahead in a process of its own (`coach.index.units`), and
+        # its store, then, is a process of its own too (`coach.index.segment_process`): this
+        # process only embeds. (Writing in a thread gained nothing: the interpreter lock.)
         with closing(each_with_units(documents, self.chunker, self._recipe)) as made:
             for group in _groups(made, self.group_chunks):
                 texts = [unit.embed for _document, units in group for unit in units]

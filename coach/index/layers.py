@@ -30,6 +30,7 @@ from coach.errors import IndexNotFoundError
 from coach.index.generations import Generations
 from coach.index.records import ChunkHit, ChunkRecord, ManifestEntry, StoreLocation
 from coach.index.segment_files import SegmentFacts, read_facts
+from coach.index.segment_process import SegmentProcess
 from coach.index.store import ChunkStore, identity_mismatch
 from coach.index.tables import RecordTable
 
@@ -74,11 +75,11 @@ class LayeredStore:
         embedder: str,
         dimension: int,
         *,
-        delta: tuple[Path, ChunkStore] | None = None,
+        delta: tuple[Path, ChunkStore | SegmentProcess] | None = None,
     ) -> None:
         self.location = location
         self._folders = [*folders, *([delta[0]] if delta else [])]
-        self._opened: list[ChunkStore | None] = [None] * len(folders)
+        self._opened: list[ChunkStore | SegmentProcess | None] = [None] * len(folders)
         self._opened += [delta[1]] if delta else []
         self._identity = (embedder, dimension)
         self._writable = delta is not None
@@ -94,7 +95,7 @@ class LayeredStore:
         embedder: str,
         dimension: int,
         *,
-        delta: tuple[Path, ChunkStore] | None = None,
+        delta: tuple[Path, ChunkStore | SegmentProcess] | None = None,
     ) -> LayeredStore:
         """The segments in `folders` (and a writer's `delta` after them), each checked to be
         built by this embedder: from its facts file, or by opening its database."""
@@ -111,7 +112,7 @@ class LayeredStore:
             raise
         return store
 
-    def _segment(self, number: int) -> ChunkStore:
+    def _segment(self, number: int) -> ChunkStore | SegmentProcess:
         """Segment `number`'s Chroma database, opened on first use."""
         with self._opening:
             opened = self._opened[number]
@@ -128,7 +129,7 @@ class LayeredStore:
                 self._opened[number] = None
 
     @property
-    def segments(self) -> list[ChunkStore]:
+    def segments(self) -> list[ChunkStore | SegmentProcess]:
         return [self._segment(number) for number in range(len(self._folders))]
 
     @property
@@ -265,7 +266,7 @@ class LayeredStore:
     # -- writing (into the last segment) ------------------------------------------------------
 
     @property
-    def _delta(self) -> ChunkStore:
+    def _delta(self) -> ChunkStore | SegmentProcess:
         assert self._writable, "a reader writes nothing"
         delta = self._opened[-1]
         assert delta is not None

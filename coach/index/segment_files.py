@@ -38,11 +38,15 @@ def save_segment(
     embedder: str,
     dimension: int,
     parts: list[tuple[RecordTable, NDArray[np.bool_]]] | None = None,
+    *,
+    table: RecordTable | None = None,
 ) -> None:
-    """Save a segment's files beside its database before it is published: its table (joined
-    from `parts` for a merge, else read back from the segment), then its facts (the embedder,
-    manifest and count), which say that the files are complete."""
-    table = RecordTable.join(parts) if parts is not None else RecordTable.build(*store.snapshot())
+    """Save a segment's files beside its database before it is published: its table (`table`,
+    made from the records as written; joined from `parts` for a merge; else read back from the
+    segment), then its facts (the embedder, manifest and count), which say that the files are
+    complete."""
+    if table is None:
+        table = RecordTable.join(parts) if parts else RecordTable.build(*store.snapshot())
     table.save(folder)
     manifest = store.manifest()
     facts = {

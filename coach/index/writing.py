@@ -35,6 +35,7 @@ from coach.index.generations import Generations
 from coach.index.layers import TOMBSTONE, LayeredStore
 from coach.index.records import ChunkRecord, ManifestEntry, StoreLocation
 from coach.index.segment_files import FACTS_FILE, read_facts, save_segment
+from coach.index.segment_process import SegmentProcess
 from coach.index.store import ChunkStore, drop_collections
 from coach.index.units import end_with
 
@@ -55,13 +56,15 @@ def open_writer(
     dimension: int,
     rebuild: bool = False,
     behind: bool = False,
+    in_process: bool = False,
 ) -> Iterator[ChunkStore | LayeredStore]:
     """The index opened for writing, created for this embedder when there is none.
 
     Embedded: the writer adds a new segment, published (with the list of segments) only when
     the block ends without error and something changed; then it merges segments if due, or
     with `behind` has them merged in a process of its own (`merge_behind`; a merge of
-    everything an older index needs is still done here).
+    everything an older index needs is still done here). With `in_process`, a process of its
+    own writes the new segment (`coach.index.segment_process`: a large run).
     Server: writes go straight to the server, and the manifest keeps half-written documents
     invisible.
     """
@@ -80,23 +83,26 @@ def open_writer(
         published_before = generations.segments()
         previous = [] if rebuild else published_before
         staged = generations.stage()
-        client = open_client(location, staged)
         published = False
         try:
-            delta = ChunkStore.create(location, client, embedder, dimension)
+            delta = _new_segment(location, staged, embedder, dimension, in_process)
             store = LayeredStore.open(
                 location, previous, embedder, dimension, delta=(staged, delta)
             )
             try:
                 yield store
                 sizes = [store.facts(number)[1] for number in range(len(previous) + 1)]
-                if delta.modified or not previous:
-                    save_segment(staged, delta, embedder, dimension)
+                changed = delta.modified or not previous
+                if changed:
+                    if isinstance(delta, SegmentProcess):
+                        delta.save(embedder, dimension)  # its table from the records written
+                    else:
+                        save_segment(staged, delta, embedder, dimension)
                     untabled = any(not (f / FACTS_FILE).exists() for f in previous)
                     store.needs_full_merge |= untabled  # an index from before the tables
             finally:
                 store.close()
-            if delta.modified or not previous:
+            if changed:
                 generations.publish([*previous, staged])
                 published = True
                 start = _merge_from(sizes, store.needs_full_merge)
@@ -106,9 +112,22 @@ def open_writer(
                     _merge(generations, location, embedder, dimension, start)
                 generations.prune(keep_previous=published_before)
         finally:
-            close_client(client)
             if not published:
                 generations.discard(staged)
+
+
+def _new_segment(
+    location: StoreLocation, folder: Path, embedder: str, dimension: int, in_process: bool
+) -> ChunkStore | SegmentProcess:
+    """The database of a writer's new segment, written here or by a process of its own."""
+    if in_process:
+        return SegmentProcess(location, folder, embedder, dimension)
+    client = open_client(location, folder)
+    try:
+        return ChunkStore.create(location, client, embedder, dimension)
+    except BaseException:
+        close_client(client)
+        raise
 
 
 def _merge_from(sizes: list[int], full: bool) -> int | None:
