@@ -274,7 +274,8 @@ def full_index(corpus: Path, index_dir: Path, raw_sample: int, seed: int) -> dic
             f"{len(texts)} texts (the chunks and advice items of documents in a seeded random "
             "order, as the pipeline builds them) in one embed_passages call: the raw rate; then "
             "times Indexer.run over the whole corpus into an empty index; peak RSS is that "
-            "process's ru_maxrss (model, raw sample and index run)"
+            "process's ru_maxrss (model, raw sample and index run), and its helpers' the largest "
+            "ru_maxrss of the processes it started (the run's units and its segment writer)"
         ),
         "documents": len(documents),
         "records": records,
@@ -291,6 +292,7 @@ def full_index(corpus: Path, index_dir: Path, raw_sample: int, seed: int) -> dic
         "pipeline_vs_raw": round(rate / raw_rate, 3),
         "rss_before_index_mb": round(rss_before / 2**20),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "helpers_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
     }
 
 
@@ -362,6 +364,10 @@ APPROVAL_HOW = (
 
 
 CPU_REQUESTS = {"/v1/search": 300, "/v1/coach": 200}
+# An authenticated request that does next to nothing: what the HTTP stack itself costs a request
+# (uvicorn, the middleware, the key check, a small JSON answer).
+FLOOR = "/v1/didactic-questions"
+FLOOR_REQUESTS = 300
 
 
 def cpu_per_request(client: httpx.Client, server: psutil.Process) -> dict[str, Any]:
@@ -380,16 +386,34 @@ def cpu_per_request(client: httpx.Client, server: psutil.Process) -> dict[str, A
         field = "query" if path == "/v1/search" else "situation"
         for text in texts[:10]:
             client.post(path, json={field: text}).raise_for_status()
-        before = _cpu_seconds(server)
-        started = time.perf_counter()
-        for text in texts[:count]:
-            client.post(path, json={field: text}).raise_for_status()
-        figures[path] = {
-            "requests": count,
-            "cpu_ms": round(1000 * (_cpu_seconds(server) - before) / count, 2),
-            "wall_ms": round(1000 * (time.perf_counter() - started) / count, 2),
-        }
+
+        def post(text: str, path: str = path, field: str = field) -> httpx.Response:
+            return client.post(path, json={field: text})
+
+        figures[path] = _measured(server, count, post, texts)
+    for _ in range(10):
+        client.get(FLOOR).raise_for_status()
+    floor = _measured(server, FLOOR_REQUESTS, lambda _text: client.get(FLOOR), texts)
+    figures["floor"] = {"path": FLOOR, **floor}
     return figures
+
+
+def _measured(
+    server: psutil.Process,
+    count: int,
+    request: Callable[[str], httpx.Response],
+    texts: list[str],
+) -> dict[str, Any]:
+    """The server's CPU and the wall time per request over `count` sequential requests."""
+    before = _cpu_seconds(server)
+    started = time.perf_counter()
+    for number in range(count):
+        request(texts[number % len(texts)]).raise_for_status()
+    return {
+        "requests": count,
+        "cpu_ms": round(1000 * (_cpu_seconds(server) - before) / count, 2),
+        "wall_ms": round(1000 * (time.perf_counter() - started) / count, 2),
+    }
 
 
 def _cpu_seconds(server: psutil.Process) -> float:
@@ -746,7 +770,11 @@ def markdown(results: dict[str, Any]) -> str:
                 f"({index['pipeline_vs_raw']}x)",
                 ">= 0.9x",
             ),
-            ("peak RSS of the indexing process", f"{index['peak_rss_mb']} MB", ""),
+            (
+                "peak RSS of the indexing process (of its largest helper process)",
+                f"{index['peak_rss_mb']} MB ({index.get('helpers_peak_rss_mb', '?')} MB)",
+                "",
+            ),
             ("index on disk", f"{index['disk']['allocated_mb']} MB", ""),
         ]
     if serve := results.get("serve"):
@@ -767,6 +795,14 @@ def markdown(results: dict[str, Any]) -> str:
                     f"server CPU per `{path}` ({figure['requests']} sequential)",
                     f"{figure['cpu_ms']} ms (wall {figure['wall_ms']} ms)",
                     target,
+                )
+            )
+        if floor := cpu.get("floor"):
+            rows.append(
+                (
+                    f"server CPU per `GET {floor['path']}` (next to nothing: the HTTP stack)",
+                    f"{floor['cpu_ms']} ms (wall {floor['wall_ms']} ms)",
+                    "",
                 )
             )
     for key, label in (("saves", "a curator's save"), ("approvals", "a lesson approval")):

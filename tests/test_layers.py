@@ -10,6 +10,7 @@ import os
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from coach.index import layers, writing
@@ -410,3 +411,33 @@ def test_a_server_indexer_merges_behind_its_runs(
     finally:
         store.close()
     assert indexer.run(corpus.root).chunks_embedded == 0
+
+
+def test_while_a_merge_behind_waits_a_save_starts_no_other(
+    corpus: CorpusBuilder, embedder: Embedder, location: StoreLocation
+) -> None:
+    """Each save that makes a merge due would start one; while one waits for the merge lock,
+    it will merge what later saves made due too, so no other process is started."""
+    indexer = indexed(corpus, embedder, location, 40)
+    indexer.merge_behind = True
+    assert location.path is not None
+    with Generations(location.path).merging() as mine:  # another merge runs
+        assert mine
+        for number in range(4):  # from the second save on, a merge is due
+            corpus.write(f"proc-{number:03d}", STEPS.format(n=f"x{number}"), title="Snel")
+            indexer.run(corpus.root)
+        started = [
+            child
+            for child in psutil.Process().children()
+            if "spawn_main" in " ".join(child.cmdline())
+        ]
+        assert len(started) == 1, [child.cmdline() for child in started]
+        assert len(segments(location)) == 5  # nothing merged while the lock is held
+    writing.wait_for_merges(timeout=120)
+    sizes = [facts.count for facts in map(read_facts, segments(location)) if facts is not None]
+    assert len(sizes) < 5 and writing._merge_from(sizes, full=False) is None
+    store = opened(location, embedder)
+    try:
+        consistent(store)
+    finally:
+        store.close()

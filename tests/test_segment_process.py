@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from coach.errors import IndexMismatchError
 from coach.index import segment_process
 from coach.index.generations import Generations
 from coach.index.indexer import Indexer
@@ -133,16 +132,18 @@ def test_the_table_made_from_the_records_written_is_the_one_read_back(tmp_path: 
     assert [made.metadatas[i] for i in order] == [read_back.metadatas[i] for i in again]
 
 
-def test_a_failed_write_reaches_the_run_and_a_wrong_index_is_refused(tmp_path: Path) -> None:
+def test_a_failed_write_reaches_the_run_and_only_a_new_segment_is_taken(tmp_path: Path) -> None:
     location = StoreLocation(collection="coach", path=tmp_path / "index")
     folder = tmp_path / "segment"
     segment = SegmentProcess(location, folder, "test-embedder", 3)
     try:
+        assert segment.chunk_count() == 0 and not segment.modified  # new: empty
         bad: Any = {"doc_id": "doc", "nested": {"not": "flat"}}  # Chroma takes flat metadata
         segment.write_chunks([ChunkRecord("doc:v:0", "tekst", [1.0, 0.0, 0.0], bad)])
         with pytest.raises(Exception, match=r"(?i)metadata|nested|value"):
             segment.chunk_count()
     finally:
         segment.close()
-    with pytest.raises(IndexMismatchError):
-        SegmentProcess(location, folder, "another-embedder", 8)
+    assert folder.exists()
+    with pytest.raises(ValueError, match="not a new segment"):
+        SegmentProcess(location, folder, "test-embedder", 3)

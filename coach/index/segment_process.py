@@ -50,11 +50,16 @@ def writes_in_process(documents: int) -> bool:
 
 class SegmentProcess:
     """A new segment's Chroma database (`ChunkStore`), written by a process of its own: the
-    same calls, writes sent ahead, reads answered in order."""
+    same calls, writes sent ahead, reads answered in order. The segment is new (`folder` empty
+    or absent), so until something is sent it is known to be empty, and the run does not wait
+    for the process to start."""
 
     def __init__(self, location: StoreLocation, folder: Path, embedder: str, dimension: int):
+        if folder.exists() and any(folder.iterdir()):
+            raise ValueError(f"{folder} is not a new segment: it is not empty")
         self.location = location
         self.folder = folder
+        self._sent = False  # anything yet: until then the segment is empty
         context = multiprocessing.get_context("spawn")  # no fork of Chroma's threads
         self._connection, theirs = context.Pipe()
         self._process = context.Process(
@@ -66,11 +71,6 @@ class SegmentProcess:
         self._process.start()
         theirs.close()
         self._closed = False
-        try:
-            self._call("ready")  # what opening the database failed with, if anything
-        except BaseException:
-            self.close()
-            raise
 
     # -- writes: sent, and the run goes on ------------------------------------------------------
 
@@ -89,11 +89,11 @@ class SegmentProcess:
         return int(self._call("sweep", manifest))
 
     def manifest(self) -> dict[str, ManifestEntry]:
-        found: dict[str, ManifestEntry] = self._call("manifest")
+        found: dict[str, ManifestEntry] = self._call("manifest") if self._sent else {}
         return found
 
     def chunk_count(self) -> int:
-        return int(self._call("chunk_count"))
+        return int(self._call("chunk_count")) if self._sent else 0
 
     def snapshot(self) -> tuple[list[ChunkHit], NDArray[np.float32]]:
         found: tuple[list[ChunkHit], NDArray[np.float32]] = self._call("snapshot")
@@ -111,7 +111,7 @@ class SegmentProcess:
 
     @property
     def modified(self) -> bool:
-        return bool(self._call("modified"))
+        return self._sent and bool(self._call("modified"))
 
     def save(self, embedder: str, dimension: int) -> None:
         """Save the segment's files (`coach.index.segment_files`), its table made from the
@@ -139,6 +139,7 @@ class SegmentProcess:
             self._connection.send((method, args, answer))
         except OSError as exc:
             raise self._gone() from exc
+        self._sent = True
 
     def _call(self, method: str, *args: Any) -> Any:
         self._send(method, *args, answer=True)
@@ -169,14 +170,18 @@ class _Writer:
         except BaseException:
             close_client(client)
             raise
-        self.written: dict[str, ChunkRecord] = {}
-
-    def ready(self) -> None:
-        return None
+        # The records written, a table a write (stemmed as they come, while the run embeds).
+        self.written: list[RecordTable] = []
 
     def write_chunks(self, records: list[ChunkRecord]) -> None:
         self.store.write_chunks(records)
-        self.written.update((record.id, record) for record in records)
+        if records:
+            hits = [
+                ChunkHit(r.id, str(r.metadata["doc_id"]), r.text, as_metadata(r.metadata), 0.0)
+                for r in records
+            ]
+            vectors = np.asarray([record.embedding for record in records], dtype=np.float32)
+            self.written.append(RecordTable.build(hits, vectors))
 
     def commit(self, entries: list[ManifestEntry]) -> None:
         self.store.commit(entries)
@@ -213,19 +218,25 @@ class _Writer:
         returns: older versions dropped, removed documents gone), or None when they are not
         all the segment holds (then it is read back)."""
         manifest = self.store.manifest()
-        records = [
-            record
-            for record in self.written.values()
-            if (entry := manifest.get(str(record.metadata["doc_id"]))) is not None
-            and record.metadata.get("content_hash") == entry.content_hash
+        committed = {doc_id: entry.content_hash for doc_id, entry in manifest.items()}
+        parts = [
+            (
+                table,
+                np.fromiter(
+                    (
+                        committed.get(d) == m.get("content_hash")
+                        for d, m in zip(table.doc_ids, table.metadatas, strict=True)
+                    ),
+                    dtype=bool,
+                    count=len(table),
+                ),
+            )
+            for table in self.written
         ]
-        if len(records) != self.store.chunk_count():
+        kept = sum(int(mask.sum()) for _, mask in parts)
+        if not kept or kept != self.store.chunk_count():
             return None
-        hits = [
-            ChunkHit(r.id, str(r.metadata["doc_id"]), r.text, as_metadata(r.metadata), 0.0)
-            for r in records
-        ]
-        return RecordTable.build(hits, np.asarray([r.embedding for r in records], np.float32))
+        return RecordTable.join(parts)
 
     def close(self) -> None:
         self.store.close()

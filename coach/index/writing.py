@@ -29,6 +29,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 from coach.index.chroma import close_client, open_client
 from coach.index.generations import Generations
@@ -219,48 +220,59 @@ def merge_behind(location: StoreLocation, embedder: str, dimension: int) -> None
     full merge at 10,000 documents). One merge runs at a time per index; it ends with the
     process that started it, and a merge that ends unfinished leaves its segment to the next
     writer's prune. A merge started while another runs waits for it, then merges what is
-    still due. A daemon process, which may not start one, merges in a thread."""
+    still due; while one waits, no other starts (it will merge what this save made due too).
+    A daemon process, which may not start one, merges in a thread."""
     with _running_lock:
-        _running[:] = [merge for merge in _running if merge.is_alive()]
+        _running[:] = [(merge, began) for merge, began in _running if merge.is_alive()]
+        if any(not began.is_set() for _, began in _running):
+            return
         merge: threading.Thread | BaseProcess
+        began: Any
         if multiprocessing.current_process().daemon:
+            began = threading.Event()
             merge = threading.Thread(
-                target=_merge_while_due, args=(location, embedder, dimension), daemon=True
+                target=_merge_while_due, args=(location, embedder, dimension, began), daemon=True
             )
         else:
-            merge = multiprocessing.get_context("spawn").Process(  # no fork of Chroma's threads
+            context = multiprocessing.get_context("spawn")  # no fork of Chroma's threads
+            began = context.Event()
+            merge = context.Process(
                 target=_merge_process,
-                args=(location, embedder, dimension, os.getpid()),
+                args=(location, embedder, dimension, began, os.getpid()),
                 name="coach-merge",
                 daemon=True,
             )
         merge.start()
-        _running.append(merge)
+        _running.append((merge, began))
 
 
 def wait_for_merges(timeout: float | None = None) -> None:
     """Wait for the merges this process started behind its writers (tests, an orderly exit)."""
     with _running_lock:
-        merges = list(_running)
+        merges = [merge for merge, _ in _running]
     for merge in merges:
         merge.join(timeout)
 
 
-_running: list[threading.Thread | BaseProcess] = []
+# The merges this process started, each with the event it sets once it holds the merge lock.
+_running: list[tuple[threading.Thread | BaseProcess, Any]] = []
 _running_lock = threading.Lock()
 
 
-def _merge_process(location: StoreLocation, embedder: str, dimension: int, parent: int) -> None:
+def _merge_process(
+    location: StoreLocation, embedder: str, dimension: int, began: Any, parent: int
+) -> None:
     threading.Thread(target=end_with, args=(parent,), daemon=True).start()
-    _merge_while_due(location, embedder, dimension)
+    _merge_while_due(location, embedder, dimension, began)
 
 
-def _merge_while_due(location: StoreLocation, embedder: str, dimension: int) -> None:
+def _merge_while_due(location: StoreLocation, embedder: str, dimension: int, began: Any) -> None:
     assert location.path is not None
     generations = Generations(location.path)
     try:
         # After the merge running now, if any: the segments it did not see may be due too.
         with generations.merging(wait=True) as mine:
+            began.set()
             while mine:
                 prepared = prepare_merge(generations, location, embedder, dimension)
                 if prepared is None or not splice(generations, prepared):
