@@ -42,7 +42,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
@@ -114,25 +114,33 @@ def main() -> None:
     model = args.model or Settings().embedding_model
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="coach-scale-"))
     use_bench_environment(model, workdir)
+    results: dict[str, Any] = {}
     try:
-        results = run(args, model, workdir.resolve())
+        run(args, model, workdir.resolve(), results)
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(results, indent=2))
     print("\n" + markdown(results))
 
 
-def run(args: argparse.Namespace, model: str, workdir: Path) -> dict[str, Any]:
+def run(
+    args: argparse.Namespace, model: str, workdir: Path, results: dict[str, Any]
+) -> dict[str, Any]:
+    """Every figure, into `results` as it is measured (what was measured stays if a later
+    step fails)."""
     corpus, index_dir = workdir / "corpus", workdir / "index"
-    results: dict[str, Any] = {
-        "command": " ".join([".venv/bin/python bench/scale_bench.py", *sys.argv[1:]]),
-        "commit": git("rev-parse", "--short", "HEAD") + (" (dirty)" if git("status", "-s") else ""),
-        "machine": f"{os.cpu_count()} cores, {platform.platform()}",
-        "model": model,
-    }
+    results.update(
+        {
+            "command": " ".join([".venv/bin/python bench/scale_bench.py", *sys.argv[1:]]),
+            "commit": git("rev-parse", "--short", "HEAD")
+            + (" (dirty)" if git("status", "-s") else ""),
+            "machine": f"{os.cpu_count()} cores, {platform.platform()}",
+            "model": model,
+        }
+    )
     if not args.skip_index:
         if corpus.exists():
             sys.exit(f"{corpus} exists: pass --skip-index to reuse it, or remove it")
@@ -306,12 +314,16 @@ def full_index(corpus: Path, index_dir: Path, raw_sample: int, seed: int) -> dic
 
 
 def disk_usage(folder: Path) -> dict[str, Any]:
-    files = [path for path in folder.rglob("*") if path.is_file()]
+    sizes: list[os.stat_result] = []
+    for path in folder.rglob("*"):
+        with suppress(FileNotFoundError):  # a merge behind the server may prune meanwhile
+            if path.is_file():
+                sizes.append(path.stat())
     return {
         "how": "every file under the index folder: blocks allocated (du) and apparent size",
-        "allocated_mb": round(sum(path.stat().st_blocks * 512 for path in files) / 2**20, 1),
-        "apparent_mb": round(sum(path.stat().st_size for path in files) / 2**20, 1),
-        "files": len(files),
+        "allocated_mb": round(sum(size.st_blocks * 512 for size in sizes) / 2**20, 1),
+        "apparent_mb": round(sum(size.st_size for size in sizes) / 2**20, 1),
+        "files": len(sizes),
     }
 
 
