@@ -46,7 +46,9 @@ def save_segment(
     segment), then its facts (the embedder, manifest and count), which say that the files are
     complete."""
     if table is None:
-        table = RecordTable.join(parts) if parts else RecordTable.build(*store.snapshot())
+        table = (
+            RecordTable.join(parts) if parts is not None else RecordTable.build(*store.snapshot())
+        )
     table.save(folder)
     manifest = store.manifest()
     facts = {
