@@ -70,6 +70,13 @@ def held(location: StoreLocation, embedder: Embedder, folder: Path) -> dict[str,
         store.close()
 
 
+def save_four(corpus: CorpusBuilder, indexer: Indexer) -> None:
+    """Four curator's saves of one small document each, each its own run."""
+    for number in range(4):
+        corpus.write(f"proc-{number:03d}", STEPS.format(n=f"x{number}"), title="Snel")
+        indexer.run(corpus.root)
+
+
 def size(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
@@ -394,9 +401,7 @@ def test_a_server_indexer_merges_behind_its_runs(
     indexer = indexed(corpus, embedder, location, 40)  # 4 saves stay under a quarter of it
     indexer.merge_behind = True
     base = segments(location)[0]
-    for number in range(4):  # equal small saves: due merges, each run returns before them
-        corpus.write(f"proc-{number:03d}", STEPS.format(n=f"x{number}"), title="Snel")
-        indexer.run(corpus.root)
+    save_four(corpus, indexer)  # equal small saves: due merges, each returns before them
     writing.wait_for_merges(timeout=120)
     now = segments(location)
     sizes = [facts.count for facts in map(read_facts, now) if facts is not None]
@@ -423,9 +428,7 @@ def test_while_a_merge_behind_waits_a_save_starts_no_other(
     assert location.path is not None
     with Generations(location.path).merging() as mine:  # another merge runs
         assert mine
-        for number in range(4):  # from the second save on, a merge is due
-            corpus.write(f"proc-{number:03d}", STEPS.format(n=f"x{number}"), title="Snel")
-            indexer.run(corpus.root)
+        save_four(corpus, indexer)  # from the second save on, a merge is due
         started = [
             child
             for child in psutil.Process().children()
