@@ -12,6 +12,7 @@ import pytest
 
 from coach.index.records import ChunkHit
 from coach.index.tables import RecordTable, chunk_terms, is_item
+from coach.retrieve import lexical
 from coach.retrieve.lexical import LexicalIndex
 from coach.testing import HashingEmbedder, index_records
 from tests.coaching_corpus import coaching_documents
@@ -109,9 +110,13 @@ def _row(table: RecordTable, row: int) -> list[tuple[int, float]]:
     return list(zip(found.col.tolist(), found.data.tolist(), strict=True))
 
 
+@pytest.mark.parametrize("kept", [lexical.POSTINGS_KEPT, 40])
 def test_bm25_over_tables_scores_as_bm25s_over_the_records_that_count(
-    hits_and_vectors: tuple[list[ChunkHit], np.ndarray],
+    hits_and_vectors: tuple[list[ChunkHit], np.ndarray], kept: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Each query is asked twice: the second time from the contributions the index kept (or,
+    with room for 40 postings only, from those it gathered again after dropping them)."""
+    monkeypatch.setattr(lexical, "POSTINGS_KEPT", kept)
     hits, vectors = hits_and_vectors
     chunks = [hit for hit in hits if not is_item(hit.metadata)]
     # Two tables, as two segments: the second replaces three documents of the first.
@@ -128,7 +133,7 @@ def test_bm25_over_tables_scores_as_bm25s_over_the_records_that_count(
     rows = [base.hit(i) for i in range(len(base))] + [newer.hit(i) for i in range(len(newer))]
     visible = [row for row, count in zip(rows, counted, strict=True) if count]
     assert len(index) == len(visible) == len(chunks)
-    for query, language in QUERIES:
+    for query, language in QUERIES + QUERIES:
         ours = lexical_scores(index, rows, query, language)
         theirs = bm25s_scores(visible, query, language)
         assert ours.keys() == theirs.keys(), query
