@@ -263,22 +263,6 @@ class RecordTable:
         wanted = np.fromiter((name in decided for name in names), dtype=bool, count=len(names))
         return wanted[codes] if len(codes) else np.zeros(0, dtype=bool)
 
-    @cached_property
-    def by_document(self) -> dict[str, tuple[NDArray[np.intp], NDArray[np.intp]]]:
-        """Each document's rows of chunks and of advice items, in table order (made once per
-        table: a reader reloading after a save reuses what its unchanged tables made)."""
-        names, codes = self.documents
-        order = np.argsort(codes, kind="stable")
-        bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
-        items = self.items[order]
-        return {
-            name: (
-                order[bounds[i] : bounds[i + 1]][~items[bounds[i] : bounds[i + 1]]],
-                order[bounds[i] : bounds[i + 1]][items[bounds[i] : bounds[i + 1]]],
-            )
-            for i, name in enumerate(names)
-        }
-
 
 def joined(blocks: list[NDArray[Any]], dtype: Any) -> NDArray[Any]:
     """Arrays one after the other (an empty one of `dtype` when there are none)."""

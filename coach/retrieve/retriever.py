@@ -15,6 +15,7 @@ from coach.index.protocol import SearchableStore
 from coach.index.records import ChunkHit, StoreLocation
 from coach.index.tables import FILTER_COLUMNS, RecordTable, is_item, joined
 from coach.retrieve.dense import TWO_PASS_FROM, DenseIndex
+from coach.retrieve.documents import DocumentRows, best_per_document
 from coach.retrieve.filters import Filters
 from coach.retrieve.fusion import MODES, Fusion, Mode
 from coach.retrieve.language import detect_language
@@ -65,7 +66,7 @@ class Retriever:
         # a search found (`_score_found`).
         self._dense: DenseIndex | None = None
         self._counted: NDArray[np.bool_] = np.zeros(0, dtype=bool)  # the rows that count
-        self._owner: dict[str, int] = {}  # the table that decides each document
+        self._documents = DocumentRows([], self._offsets, self._chunks, self._chunks)
         self._row_of_id: dict[str, int] | None = None  # made for the first Chroma query
         self._reload = threading.Lock()
         self._warm = False  # whether `ready` has embedded a query yet
@@ -121,12 +122,7 @@ class Retriever:
             key: joined([table.columns[key] for table in self._tables], object)
             for key in FILTER_COLUMNS
         }
-        self._owner = {}
-        for number, table in enumerate(self._tables):
-            names, codes = table.documents
-            start = self._offsets[number]
-            deciding = np.unique(codes[counts[start : start + len(table)]])
-            self._owner.update((names[code], number) for code in deciding.tolist())
+        self._documents = DocumentRows(self._tables, self._offsets, counts, items)
         self._row_of_id = None
         previous, self._dense = self._dense, None
         if in_memory:  # the previous index lends what the tables it shares already have
@@ -136,21 +132,15 @@ class Retriever:
         self._lexical = LexicalIndex(self._tables, self._chunks)
         self._store = store
 
-    def _hit(self, row: int, distance: float = 0.0) -> ChunkHit:
-        table = int(np.searchsorted(self._offsets, row, side="right")) - 1
-        return self._tables[table].hit(row - int(self._offsets[table]), distance)
-
-    def _rows(self, doc_id: str) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-        """A document's rows that count: of its chunks, and of its advice items when their
-        vectors are in memory (none for a document not indexed)."""
-        number = self._owner.get(doc_id)
-        if number is None:
-            return _NO_ROWS, _NO_ROWS
-        chunks, items = self._tables[number].by_document[doc_id]
-        offset = self._offsets[number]
-        chunks = chunks + offset
-        items = items + offset if self._dense is not None else _NO_ROWS
-        return chunks[self._counted[chunks]], items[self._counted[items]]
+    def _hits(self, rows: list[int], distances: list[float] | None = None) -> list[ChunkHit]:
+        """The records of these rows (with these distances, else 0.0)."""
+        owners = (np.searchsorted(self._offsets, rows, side="right") - 1).tolist()
+        return [
+            self._tables[owner].hit(row - int(self._offsets[owner]), distance)
+            for row, owner, distance in zip(
+                rows, owners, distances or [0.0] * len(rows), strict=True
+            )
+        ]
 
     def search(
         self,
@@ -184,19 +174,24 @@ class Retriever:
                 dense = self._nearest_in_chroma(store, query_vector, filters, n)
         if mode in ("hybrid", "lexical"):
             lexical = self._lexical_hits(query, language, filters, max(self.candidates, 4 * k))
-        documents, found = self._group(dense, lexical)
-        rows = {document.doc_id: self._rows(document.doc_id) for document in documents}
-        if scores is not None:
-            self._measure(documents, rows, scores, query_vector)
+        documents, found, numbers = self._group(dense, lexical)
+        items, item_counts = _NO_ROWS, np.zeros(len(documents), dtype=np.intp)
+        if scores is not None:  # advice items count when their vectors are in memory
+            items, item_counts = self._documents.items(numbers)
+            self._measure(documents, numbers, (items, item_counts), scores, query_vector)
+        item_starts = (np.cumsum(item_counts) - item_counts).tolist()
+        place = {document.doc_id: position for position, document in enumerate(documents)}
         rank(self.fusion, documents, mode, language)
         documents = sorted(documents, key=lambda document: (-document.score, document.doc_id))[:k]
         for document in documents:  # hits are made for the documents returned only
             best = list(found[document.doc_id].items())[: self.chunks_per_document]
-            document.chunks = [self._hit(row, distance) for row, distance in best]
-            items = rows[document.doc_id][1]
-            if scores is not None and len(items):
-                order = items[np.argsort(-scores[items], kind="stable")]
-                document.items = [(self._hit(int(i)), float(scores[i])) for i in order]
+            document.chunks = self._hits([row for row, _ in best], [d for _, d in best])
+            start = item_starts[place[document.doc_id]]
+            mine = items[start : start + int(item_counts[place[document.doc_id]])]
+            if scores is not None and len(mine):
+                order = mine[np.argsort(-scores[mine], kind="stable")]
+                hits = self._hits(order.tolist())
+                document.items = list(zip(hits, scores[order].tolist(), strict=True))
         nearest = max((1.0 - distance for _, distance in dense), default=0.0)
         top = nearest if mode != "lexical" else None
         return Retrieval(language=language, documents=documents, top_similarity=top, mode=mode)
@@ -204,26 +199,28 @@ class Retriever:
     def _measure(
         self,
         documents: list[DocumentHit],
-        rows: dict[str, tuple[NDArray[np.intp], NDArray[np.intp]]],
+        numbers: NDArray[np.intp],
+        items: tuple[NDArray[np.intp], NDArray[np.intp]],
         scores: NDArray[np.float32],
         query: NDArray[np.float32],
     ) -> None:
         """Complete each candidate's dense evidence: the cosine of its best chunk (also for
-        one found by BM25 alone) and of its best advice item. Its items' cosines (most of an
+        one found by BM25 alone) and of its best advice item (`items`: their rows, one
+        candidate after the other, and how many each has). Its items' cosines (most of an
         index's records, needed only for the documents a search found) are computed here, and
         its chunks' when the first pass left some unscored."""
         assert self._dense is not None
-        first = 0 if self._dense.two_pass else 1  # the chunks too, or the items only
-        unscored = [part for both in rows.values() for part in both[first:]]
-        if unscored:
-            self._dense.measure(scores, np.concatenate(unscored), query)
-        for document in documents:
-            chunks, items = rows[document.doc_id]
-            if len(chunks):
-                best = float(scores[chunks].max())
-                document.similarity = max(document.similarity or -1.0, best)
-            if len(items):
-                document.best_item = float(scores[items].max())
+        chunks, chunk_counts = self._documents.chunks(numbers)
+        rows, item_counts = items
+        unscored = np.concatenate([chunks, rows]) if self._dense.two_pass else rows
+        self._dense.measure(scores, unscored, query)
+        best_chunks = best_per_document(scores[chunks], chunk_counts)
+        best_items = best_per_document(scores[rows], item_counts)
+        for document, chunk, item in zip(documents, best_chunks, best_items, strict=True):
+            if chunk is not None:
+                document.similarity = max(document.similarity or -1.0, chunk)
+            if item is not None:
+                document.best_item = item
 
     def document_chunks(self, doc_ids: Iterable[str]) -> dict[str, list[ChunkHit]]:
         """All chunks of these documents, in document order."""
@@ -231,7 +228,7 @@ class Retriever:
         if not ids:
             return {}
         self.store()
-        found = {doc_id: [self._hit(int(row)) for row in self._rows(doc_id)[0]] for doc_id in ids}
+        found = {doc_id: self._hits(self._documents.rows(doc_id)[0].tolist()) for doc_id in ids}
         for hits in found.values():
             hits.sort(key=lambda hit: int(hit.metadata.get("chunk_index", 0)))
         return found
@@ -298,28 +295,33 @@ class Retriever:
 
     def _group(
         self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]]
-    ) -> tuple[list[DocumentHit], dict[str, dict[int, float]]]:
-        """The candidate documents of both rankings, with their best cosine and BM25; and
-        each one's chunks found, as rows with their distance (0 when found by BM25 alone),
-        in arrival order: dense first, nearest first, so a document's first chunk is its best."""
+    ) -> tuple[list[DocumentHit], dict[str, dict[int, float]], NDArray[np.intp]]:
+        """The candidate documents of both rankings, with their best cosine and BM25, and
+        their numbers (`DocumentRows`); and each one's chunks found, as rows with their
+        distance (0 when found by BM25 alone), in arrival order: dense first, nearest first,
+        so a document's first chunk is its best."""
         documents: dict[str, DocumentHit] = {}
         found: dict[str, dict[int, float]] = {}
+        numbers: list[int] = []
         for ranking, is_dense in ((dense, True), (lexical, False)):
             rows = [row for row, _ in ranking]
             owners = (np.searchsorted(self._offsets, rows, side="right") - 1).tolist()
-            for (row, value), owner in zip(ranking, owners, strict=True):
+            for (row, value), owner, number in zip(
+                ranking, owners, self._documents.of_row[rows].tolist(), strict=True
+            ):
                 table, local = self._tables[owner], row - int(self._offsets[owner])
                 doc_id = table.doc_ids[local]
                 document = documents.get(doc_id)
                 if document is None:
                     document = documents[doc_id] = DocumentHit(doc_id, table.metadatas[local])
                     found[doc_id] = {}
+                    numbers.append(number)
                 if is_dense and document.similarity is None:
                     document.similarity = 1.0 - value
                 elif not is_dense and document.lexical_score is None:
                     document.lexical_score = value
                 found[doc_id].setdefault(row, value if is_dense else 0.0)
-        return list(documents.values()), found
+        return list(documents.values()), found, np.asarray(numbers, dtype=np.intp)
 
 
 def _is_item(hit: ChunkHit) -> bool:
