@@ -91,3 +91,16 @@ def test_a_limit_below_three_is_respected_when_grounded() -> None:
     for limit in (1, 2):
         for situation in (NO_SIGNAL, "Ik wil iets nieuws proberen en de les delen."):
             assert len(choose_questions(DIDACTICS, situation, "nl", True, limit=limit)) == limit
+
+
+def test_a_reason_quotes_what_the_situation_says_not_the_signal() -> None:
+    """Signals found by stem are quoted as the professional wrote them: "gefrustreerd" (the
+    signal is "frustratie"), "weet" (the signal "wie weet" keeps only "weet": "wie" is a stop
+    word); a phrase keeps its capitals."""
+    situation = "Ik raak Gefrustreerd en weet niet hoe we dit beter regelen, Steeds Weer."
+    chosen = {c.question.id: c for c in choose_questions(DIDACTICS, situation, "nl", True)}
+    assert chosen["dq-gevoel-energie"].why.startswith("Je noemt 'Gefrustreerd'. ")
+    assert chosen["dq-collega-bron"].why.startswith("Je noemt 'weet'. ")
+    assert chosen["dq-kern-aanname"].why.startswith("Je noemt 'Steeds Weer'. ")
+    quoted = [c.why.split("'")[1] for c in chosen.values() if c.why.startswith("Je noemt")]
+    assert quoted and all(quote in situation for quote in quoted)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from coach.ingest.didactics import DidacticQuestion, Didactics
-from coach.retrieve.language import terms
+from coach.retrieve.language import WORD, terms
 
 # Phases a coaching answer should always touch when nothing in the situation points elsewhere:
 # with grounding, look for options and plan a step; without, frame the problem and find whom
@@ -66,17 +66,30 @@ def choose_questions(
 
 
 def _matches(question: DidacticQuestion, situation: str, language: str) -> list[str]:
-    """The question's signals that occur in the situation (as a phrase of whole words, so that
-    "moe" is not found in "moet", or by word stems)."""
-    lowered = situation.lower()
+    """For each of the question's signals that occurs in the situation (as a phrase of whole
+    words, so that "moe" is not found in "moet", or by word stems), what the situation itself
+    says: the phrase as written, or the first word that carries one of the signal's stems
+    ("gefrustreerd" for "frustratie"; "weet" for "wie weet", whose "wie" is a stop word). The
+    reason quotes it, so it never quotes words the professional did not write."""
     stems = set(terms(situation, language))
     found = []
     for signal in question.signals.get(language, ()):
         signal_stems = terms(signal, language)
-        phrase = re.search(rf"(?<!\w){re.escape(signal.lower())}(?!\w)", lowered)
-        if phrase or (signal_stems and set(signal_stems) <= stems):
-            found.append(signal)
+        phrase = re.search(rf"(?<!\w){re.escape(signal)}(?!\w)", situation, re.IGNORECASE)
+        if phrase:
+            found.append(phrase.group(0))
+        elif signal_stems and set(signal_stems) <= stems:
+            found.append(_carrying(situation, set(signal_stems), language) or signal)
     return found
+
+
+def _carrying(situation: str, stems: set[str], language: str) -> str | None:
+    """The situation's first word (as written) whose stem is one of `stems` (None when
+    lowercasing split a word differently, which no Dutch or English word does)."""
+    for word in WORD.findall(situation):
+        if set(terms(word, language)) & stems:
+            return str(word)
+    return None
 
 
 def _render(question: DidacticQuestion, language: str, matched: list[str]) -> ChosenQuestion:

@@ -10,7 +10,7 @@ from coach.vocabulary import Language
 
 DEFAULT_LANGUAGE: Language = "nl"  # the organisation's own language wins a tie
 _STEMMER_NAMES = {"nl": "dutch", "en": "english"}
-_WORD = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*", re.UNICODE)
+WORD = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*", re.UNICODE)
 
 
 @cache
@@ -29,7 +29,7 @@ def _stemmer(language: str) -> Any:
 
 
 def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+    return WORD.findall(text.lower())
 
 
 def detect_language(text: str) -> Language:
