@@ -63,7 +63,7 @@ class Retriever:
         self._columns: dict[str, NDArray[Any]] = {}
         self._chunks: NDArray[np.bool_] = np.zeros(0, dtype=bool)  # the rows of chunks that count
         # The tables' vectors, when in memory. Advice items are scored only for the documents
-        # a search found (`_score_found`).
+        # a search found (`_measure`).
         self._dense: DenseIndex | None = None
         self._counted: NDArray[np.bool_] = np.zeros(0, dtype=bool)  # the rows that count
         self._documents = DocumentRows([], self._offsets, self._chunks, self._chunks)
