@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from coach.ingest.didactics import DidacticQuestion, Didactics
 from coach.retrieve.language import WORD, terms
@@ -30,8 +31,10 @@ def choose_questions(
     order of the learning cycle; never more than `limit`); 2 when the corpus has nothing
     (frame it, find whom to ask)."""
     least = min(3, limit)
+    stems = set(terms(situation, language))
     matched = {
-        question.id: _matches(question, situation, language) for question in didactics.questions
+        question.id: _matches(question, situation, stems, language)
+        for question in didactics.questions
     }
 
     def score(question: DidacticQuestion) -> int:
@@ -65,25 +68,35 @@ def choose_questions(
     return [_render(question, language, matched[question.id]) for question in chosen]
 
 
-def _matches(question: DidacticQuestion, situation: str, language: str) -> list[str]:
+def _matches(
+    question: DidacticQuestion, situation: str, stems: set[str], language: str
+) -> list[str]:
     """For each of the question's signals that occurs in the situation (as a phrase of whole
     words, so that "moe" is not found in "moet", or by word stems), what the situation itself
     says: the phrase as written, or the first word that carries one of the signal's stems
     ("gefrustreerd" for "frustratie"; "weet" for "wie weet", whose "wie" is a stop word). The
-    reason quotes it, so it never quotes words the professional did not write."""
-    stems = set(terms(situation, language))
+    reason quotes it, so it never quotes words the professional did not write. `stems`: the
+    situation's."""
     found = []
     for signal in question.signals.get(language, ()):
-        signal_stems = terms(signal, language)
-        phrase = re.search(rf"(?<!\w){re.escape(signal)}(?!\w)", situation, re.IGNORECASE)
+        pattern, signal_stems = _signal(signal, language)
+        phrase = pattern.search(situation)
         if phrase:
             found.append(phrase.group(0))
-        elif signal_stems and set(signal_stems) <= stems:
-            found.append(_carrying(situation, set(signal_stems), language) or signal)
+        elif signal_stems and signal_stems <= stems:
+            found.append(_carrying(situation, signal_stems, language) or signal)
     return found
 
 
-def _carrying(situation: str, stems: set[str], language: str) -> str | None:
+@lru_cache(maxsize=4096)
+def _signal(signal: str, language: str) -> tuple[re.Pattern[str], frozenset[str]]:
+    """A signal as a phrase of whole words (any case), and its stems: made once per signal,
+    not per situation (a request matched about 120 signals)."""
+    pattern = re.compile(rf"(?<!\w){re.escape(signal)}(?!\w)", re.IGNORECASE)
+    return pattern, frozenset(terms(signal, language))
+
+
+def _carrying(situation: str, stems: frozenset[str], language: str) -> str | None:
     """The situation's first word (as written) whose stem is one of `stems` (None when
     lowercasing split a word differently, which no Dutch or English word does)."""
     for word in WORD.findall(situation):
