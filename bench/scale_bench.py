@@ -356,7 +356,7 @@ def service_figures(
             httpx.Client(base_url=base, timeout=300, headers=bearer(professional_key)) as pro,
         ):
             figures["cpu_per_request"] = cpu_per_request(pro, memory.process)
-            changes = [curator_save(curator, doc, rng) for doc in rng.sample(documents, saves)]
+            changes = [curator_save(curator, doc) for doc in rng.sample(documents, saves)]
             figures["saves"] = {"how": SAVE_HOW, **summary(changes)}
             changes = [lesson_approval(curator, pro, n) for n in range(approvals)]
             figures["approvals"] = {"how": APPROVAL_HOW, **summary(changes)}
@@ -542,7 +542,7 @@ def summary(changes: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def curator_save(curator: httpx.Client, document: Document, rng: random.Random) -> dict[str, Any]:
+def curator_save(curator: httpx.Client, document: Document) -> dict[str, Any]:
     current = curator.get(f"/v1/documents/{document.id}")
     current.raise_for_status()
     fields = {key: value for key, value in current.json().items() if key in EDITABLE}
