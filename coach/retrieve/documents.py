@@ -65,12 +65,18 @@ def best_per_document(values: NDArray[np.float32], lengths: NDArray[np.intp]) ->
     best: list[float | None] = [None] * len(lengths)
     present = np.flatnonzero(lengths > 0)
     if len(present):
-        starts = (np.cumsum(lengths) - lengths)[present]
+        starts = starts_of(lengths)[present]
         for position, value in zip(
             present.tolist(), np.maximum.reduceat(values, starts).tolist(), strict=True
         ):
             best[position] = value
     return best
+
+
+def starts_of(lengths: NDArray[np.intp]) -> NDArray[np.intp]:
+    """Where each document's block begins, when blocks of these lengths lie one after the
+    other."""
+    return np.cumsum(lengths) - lengths
 
 
 def _grouped(
@@ -97,5 +103,5 @@ def _gather(
     lengths = bounds[numbers + 1] - starts
     total = int(lengths.sum())
     # position k of document i's block is its start + k: one arange shifted per block
-    shifts = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    shifts = np.repeat(starts - starts_of(lengths), lengths)
     return rows[np.arange(total, dtype=np.intp) + shifts], lengths

@@ -15,7 +15,7 @@ from coach.index.protocol import SearchableStore
 from coach.index.records import ChunkHit, StoreLocation
 from coach.index.tables import FILTER_COLUMNS, RecordTable, is_item, joined
 from coach.retrieve.dense import TWO_PASS_FROM, DenseIndex
-from coach.retrieve.documents import DocumentRows, best_per_document
+from coach.retrieve.documents import DocumentRows, best_per_document, starts_of
 from coach.retrieve.filters import Filters
 from coach.retrieve.fusion import MODES, Fusion, Mode
 from coach.retrieve.language import detect_language
@@ -179,7 +179,7 @@ class Retriever:
         if scores is not None:  # advice items count when their vectors are in memory
             items, item_counts = self._documents.items(numbers)
             self._measure(documents, numbers, (items, item_counts), scores, query_vector)
-        item_starts = (np.cumsum(item_counts) - item_counts).tolist()
+        item_starts = starts_of(item_counts).tolist()
         place = {document.doc_id: position for position, document in enumerate(documents)}
         rank(self.fusion, documents, mode, language)
         documents = sorted(documents, key=lambda document: (-document.score, document.doc_id))[:k]
