@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from coach.errors import StoreUnavailableError
 from coach.index import segment_process
 from coach.index.generations import Generations
 from coach.index.indexer import Indexer
@@ -147,3 +148,42 @@ def test_a_failed_write_reaches_the_run_and_only_a_new_segment_is_taken(tmp_path
     assert folder.exists()
     with pytest.raises(ValueError, match="not a new segment"):
         SegmentProcess(location, folder, "test-embedder", 3)
+
+
+def test_a_segment_that_does_not_close_cleanly_is_not_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A segment process that has not closed its database when the wait ends is killed: its
+    database may be half-written, so the run fails, publishes nothing and leaves no folder, and
+    the index answers as before. (No wait at all: the process cannot have closed by then.)"""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(REPO / "corpus", corpus)
+    embedder = HashingEmbedder()
+    location = StoreLocation(collection="coach", path=tmp_path / "index")
+    Indexer(embedder, location).run(corpus)
+    assert location.path is not None
+    published, before = Generations(location.path).segments(), _view(location, embedder)
+    lesson = sorted(corpus.rglob("les-*.md"))[0]
+    lesson.write_text(lesson.read_text() + "\nEen extra regel met kwartelkoning.\n")
+
+    monkeypatch.setattr(segment_process, "PROCESS_FROM", 1)
+    monkeypatch.setattr(segment_process, "CLOSE_TIMEOUT", 0.0)
+    with pytest.raises(StoreUnavailableError, match=r"did not close .* nothing of this run was"):
+        Indexer(embedder, location).run(corpus)
+    assert Generations(location.path).segments() == published
+    assert sorted(location.path.glob("gen-*")) == sorted(published)  # the segment discarded
+    assert _same(_view(location, embedder), before)
+    store = open_index(location, embedder.name, embedder.dimension)
+    try:
+        assert not any("kwartelkoning" in hit.text for hit in store.get_chunks())
+    finally:
+        store.close()
+
+    # Given the time to close, the same run publishes the change.
+    monkeypatch.setattr(segment_process, "CLOSE_TIMEOUT", 60.0)
+    assert Indexer(embedder, location).run(corpus).counts()["updated"] == 1
+    store = open_index(location, embedder.name, embedder.dimension)
+    try:
+        assert any("kwartelkoning" in hit.text for hit in store.get_chunks())
+    finally:
+        store.close()

@@ -123,10 +123,18 @@ class LayeredStore:
             return opened
 
     def close(self) -> None:
+        """Close every opened segment, then raise the first failure (a writer's new segment
+        that did not close cleanly must still be closed, and its failure seen)."""
+        failure: Exception | None = None
         for number, store in enumerate(self._opened):
             if store is not None:
-                store.close()
                 self._opened[number] = None
+                try:
+                    store.close()
+                except Exception as exc:
+                    failure = failure or exc
+        if failure is not None:
+            raise failure
 
     @property
     def segments(self) -> list[ChunkStore | SegmentProcess]:

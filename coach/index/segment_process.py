@@ -12,7 +12,9 @@ curator's save writes in place: starting the process costs about two seconds.
 A call that answers (the manifest, a count, saving the segment's files) waits until everything
 sent before it is written, and raises the error of any write before it. The process ends with
 the run, or with the process that started it (killed, say): the segment is unpublished then,
-and the next writer's prune removes it.
+and the next writer's prune removes it. Closing raises unless the process closed its database
+and ended cleanly within `CLOSE_TIMEOUT`: a process killed while it closes may leave the
+database half-written, so the run publishes nothing then.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from coach.index.tables import RecordTable
 from coach.index.units import end_with
 
 PROCESS_FROM = 200  # documents in a run from which its segment is written in a process
+CLOSE_TIMEOUT = 60.0  # seconds the process may take to close its database before it is killed
 _CLOSE = "close"
 
 
@@ -119,16 +122,30 @@ class SegmentProcess:
         self._call("save", embedder, dimension)
 
     def close(self) -> None:
+        """Have the process close the segment's database and end; raises when it did not
+        end cleanly within `CLOSE_TIMEOUT` (then killed): its database may be half-written,
+        so the segment must not be published."""
         if self._closed:
             return
         self._closed = True
         with suppress(OSError):
             self._connection.send((_CLOSE, (), False))
-        self._process.join(60)
-        if self._process.is_alive():
+        self._process.join(CLOSE_TIMEOUT)
+        stuck = self._process.is_alive()
+        if stuck:
             self._process.kill()
             self._process.join()
         self._connection.close()
+        if stuck or self._process.exitcode != 0:
+            how = (
+                f"did not close its database within {CLOSE_TIMEOUT:g} s and was stopped"
+                if stuck
+                else f"failed while closing its database (exit code {self._process.exitcode})"
+            )
+            raise StoreUnavailableError(
+                f"the process writing the new segment of the {self.location.describe()} {how}; "
+                "nothing of this run was published and the index is as it was: run it again"
+            )
 
     # -- the wire -------------------------------------------------------------------------------
 

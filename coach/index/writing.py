@@ -101,8 +101,13 @@ def open_writer(
                         save_segment(staged, delta, embedder, dimension)
                     untabled = any(not (f / FACTS_FILE).exists() for f in previous)
                     store.needs_full_merge |= untabled  # an index from before the tables
-            finally:
-                store.close()
+            except BaseException:
+                with suppress(Exception):  # the run's own error is the one to report
+                    store.close()
+                raise
+            # Only a segment that closed cleanly is published: this raises when the new
+            # segment's database did not (`SegmentProcess.close`), and the finally discards it.
+            store.close()
             if changed:
                 generations.publish([*previous, staged])
                 published = True
