@@ -8,6 +8,7 @@ from datetime import date
 from typing import Annotated, Any, cast
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -52,6 +53,39 @@ def iso_day(value: object) -> object:
 
 IsoDay = Annotated[date, BeforeValidator(iso_day)]
 
+# Some character besides white space, control characters and the byte order mark: the coach has
+# nothing to read in a text without one. The same class in the schema's regular expressions
+# (ECMA-262), Python's and Rust's (pydantic's): the characters their `\s` differ on, it excludes
+# anyway.
+VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f\ufeff]"
+
+
+def visible(text: str) -> str:
+    """The text, when it has a visible character (`VISIBLE`), as the schema's pattern says."""
+    if not re.search(VISIBLE, text):
+        raise ValueError("give some text: this holds only white space or control characters")
+    return text
+
+
+# A situation to coach or a query to search: the server refuses what the schema refuses.
+Situation = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_SITUATION_CHARS, json_schema_extra={"pattern": VISIBLE}),
+    AfterValidator(visible),
+]
+
+
+def whole_number(value: object) -> object:
+    """A number without a fraction as the int it is: JSON Schema's integer is any such number,
+    so 2.0 is 2. Anything else goes on as it came, for a strict int to judge."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer as the schema means it: 2.0 taken as 2; 2.5, "2" and true refused.
+WholeNumber = Annotated[int, BeforeValidator(whole_number), Field(strict=True)]
+
 
 class Input(BaseModel):
     """A request body. Every text in it must be Unicode that can be stored and sent back: JSON
@@ -80,7 +114,7 @@ def _encodable(text: str) -> bool:
 
 
 class CoachRequest(Input):
-    situation: str = Field(min_length=1, max_length=MAX_SITUATION_CHARS)
+    situation: Situation
     team: str | None = None
     type: DocType | None = None
     language: Language | None = None
@@ -97,7 +131,7 @@ class SearchFilters(Input):
 
 
 class SearchRequest(Input):
-    query: str = Field(min_length=1, max_length=MAX_SITUATION_CHARS)
+    query: Situation
     filters: SearchFilters = SearchFilters()
     k: int = Field(5, ge=1, le=MAX_K)
 

@@ -23,7 +23,7 @@ from api.openapi import errors
 from api.problems import Problem
 from api.routes.drafts import record_lesson_from
 from api.routes.groups import UserId, visible_group
-from api.schemas import DraftOut, Input, IsoDay, LessonRequest
+from api.schemas import DraftOut, Input, IsoDay, LessonRequest, WholeNumber
 from coach.cycles.agenda import AgendaDay, MemberSituation, agenda_from_results, agenda_text
 from coach.cycles.calendar import cycle_calendar
 from coach.cycles.planning import CYCLE_DAYS, CyclePlanningError, Meeting, plan_cycle
@@ -72,7 +72,7 @@ class CheckInRequest(Input):
     """How you start the day: your energy from 1 (empty) to 5 (full), and a word if you like.
     Only you see it, unless you share it with the group."""
 
-    energy: int = Field(ge=ENERGY[0], le=ENERGY[1], strict=True)
+    energy: WholeNumber = Field(ge=ENERGY[0], le=ENERGY[1])
     word: str | None = Field(None, min_length=1, max_length=MAX_WORD)
     shared: StrictBool = False
 
