@@ -86,3 +86,19 @@ def test_a_whole_number_written_with_a_point_is_an_integer(api: FastApi) -> None
         )
         assert refused.status_code == 422, (bad, refused.text)
 
+
+def test_a_period_that_ends_before_it_starts_is_an_empty_portfolio(api: FastApi) -> None:
+    """`from` after `to` is a period with no days: nothing in it, as the schema (two days,
+    each optional) allows; the file says which period it covers."""
+    api.session("pro")  # something of hers, outside the period
+    answer = api.client.get(
+        "/v1/portfolio",
+        params={"from": "2026-05-02", "to": "2026-05-01", "lang": "en"},
+        headers=api.headers("pro"),
+    )
+    assert answer.status_code == 200, answer.text
+    assert "portfolio-pia-2026-05-02-2026-05-01.md" in answer.headers["content-disposition"]
+    assert "- Coaching sessions: 0" in answer.text and SITUATION not in answer.text
+    parameters = api.client.get("/openapi.json").json()["paths"]["/v1/portfolio"]["get"]
+    [start] = [p for p in parameters["parameters"] if p["name"] == "from"]
+    assert "after `to`" in start["description"]

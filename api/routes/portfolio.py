@@ -17,7 +17,6 @@ from pydantic import BeforeValidator
 
 from api.deps import Professional, Svc
 from api.portfolio import Period, html_page, markdown, portfolio_of
-from api.problems import Problem
 from api.routes.drafts import drafts_out
 from api.schemas import iso_day
 from coach.vocabulary import Language
@@ -33,13 +32,10 @@ Day = Annotated[date | None, BeforeValidator(iso_day)]
 
 def period_of(first: date | None, last: date | None, today: date) -> Period:
     """The days asked for, both included; by default the twelve months up to today. A start
-    after the end is refused naming `from`."""
+    after the end is a period without days: nothing is in it (not an error, which the schema,
+    two optional days, could not state), and the portfolio names the period it covers."""
     end = last or today
-    start = first or _year_before(end)
-    if start > end:
-        detail = f"from ({start}) is after to ({end}); give a start on or before the end"
-        raise Problem(422, detail, errors=[{"field": "from", "message": detail}])
-    return Period(start, end)
+    return Period(first or _year_before(end), end)
 
 
 def _year_before(day: date) -> date:
@@ -72,7 +68,13 @@ def portfolio(
     request: Request,
     who: Professional,
     svc: Svc,
-    first: Annotated[Day, Query(alias="from", description="Default: a year before `to`.")] = None,
+    first: Annotated[
+        Day,
+        Query(
+            alias="from",
+            description="Default: a year before `to`. A day after `to` makes an empty period.",
+        ),
+    ] = None,
     last: Annotated[Day, Query(alias="to", description="Included; default: today.")] = None,
     format: Annotated[Literal["markdown", "html"], Query()] = "markdown",
     lang: Annotated[Language, Query(description="The language of headings and labels.")] = "nl",
