@@ -92,6 +92,11 @@ async def serving(
         stack.callback(session_store.close)
         learning = RecordsConfig.from_settings(settings)
         if learning is not None:  # learning records: queued with each action, sent behind
+            if settings.lrs_in_clear():
+                log.warning(
+                    "COACH_LRS_URL is plain http to another machine: the LRS password and the "
+                    "learning records cross the network readable; use https"
+                )
             key = await run_in_threadpool(Outbox(session_store).actor_key)
             session_store.listeners.append(LearningRecords(learning, key))
             deliverer = Deliverer(Outbox(session_store), learning)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,7 +16,10 @@ from coach.index.records import StoreLocation
 class Settings(BaseSettings):
     """Everything a deployment can set. Library code receives the values it needs explicitly."""
 
-    model_config = SettingsConfigDict(env_prefix="COACH_", env_file=".env", extra="ignore")
+    # An invalid value is not repeated in the error: it may be a password (or hold one).
+    model_config = SettingsConfigDict(
+        env_prefix="COACH_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     corpus_dir: Path = Field(Path("corpus"), description="Folder of the curated Markdown corpus.")
     index_dir: Path = Field(
@@ -161,6 +166,32 @@ class Settings(BaseSettings):
                 "COACH_LRS_URL needs COACH_LRS_USERNAME and COACH_LRS_PASSWORD (basic auth)"
             )
         return self
+
+    @field_validator("lrs_url")
+    @classmethod
+    def _no_credentials_in_url(cls, url: str | None) -> str | None:
+        """The URL is shown (`GET /v1/admin/xapi`, `coach xapi status`) and may be logged; a
+        password in it would be too."""
+        if url and "@" in urlsplit(url).netloc:
+            raise ValueError(
+                "the URL holds credentials (user:password@); give it without them, and the "
+                "credentials in COACH_LRS_USERNAME and COACH_LRS_PASSWORD"
+            )
+        return url
+
+    def lrs_in_clear(self) -> bool:
+        """The LRS is reached by plain http on another machine: its password and the learning
+        records cross the network readable (the service warns at start-up)."""
+        if not self.lrs_url:
+            return False
+        parts = urlsplit(self.lrs_url)
+        host = parts.hostname or ""
+        if parts.scheme != "http" or host == "localhost":
+            return False
+        try:
+            return not ipaddress.ip_address(host).is_loopback
+        except ValueError:  # a name: not this machine
+            return True
 
     @field_validator("cycle_time_zone")
     @classmethod

@@ -3,11 +3,13 @@ the HTTP API through TestClient on an in-memory coach (no model, no server)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
 import re
 import socket
+import time
 import tomllib
 from collections.abc import Iterator
 from importlib.metadata import version
@@ -17,6 +19,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from packaging.requirements import Requirement
+from pydantic import SecretStr
 
 from api.deps import ApiServices, get_services
 from api.main import create_app
@@ -314,6 +317,58 @@ def test_a_failing_language_model_is_not_named_to_the_caller(
     assert note.startswith("The language model gave no usable answer"), note
     assert "secret-model" not in json.dumps(result) and "502" not in note
     assert "secret-model-7b" in caplog.text and "HTTP 502" in caplog.text
+
+
+def test_the_lrs_password_is_never_shown_or_logged(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An LRS that repeats the credentials in its refusal: the reason the records status shows
+    (and the log) has them blanked out."""
+    password = "lrs-pa55word"
+    token = base64.b64encode(f"coach:{password}".encode()).decode()
+    lrs = FakeChatServer()
+    lrs.behaviour = lambda body: (401, f"no user coach with password {password} ({token})")
+    settings = env.settings.model_copy(
+        update={
+            "lrs_url": lrs.base_url,
+            "lrs_username": "coach",
+            "lrs_password": SecretStr(password),
+            "xapi_interval_seconds": 0.1,
+        }
+    )
+    try:
+        with TestClient(create_app(settings, env.coach)) as client, caplog.at_level(logging.INFO):
+            assert coach(client, env.headers("pro")).status_code == 200
+            deadline = time.monotonic() + 30
+            while not (status := records(client, env))["failing"]:
+                assert time.monotonic() < deadline, status
+                time.sleep(0.1)
+    finally:
+        lrs.close()
+    assert lrs.requests, "the LRS was asked"
+    assert status["lrs_url"] == lrs.base_url
+    assert status["last_error"].startswith("the LRS answered 401: no user coach with password ***")
+    assert password not in json.dumps(status) and token not in json.dumps(status)
+    assert "the LRS answered 401" in caplog.text
+    assert password not in caplog.text and token not in caplog.text
+
+
+def records(client: TestClient, env: Env) -> Any:
+    return client.get("/v1/admin/xapi", headers=env.headers("admin")).json()
+
+
+def test_plain_http_to_another_machines_lrs_is_warned_about_at_start_up(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    for url, warned in (("http://lrs.example.org/xAPI", True), ("https://lrs.example.org", False)):
+        caplog.clear()
+        settings = env.settings.model_copy(
+            update={"lrs_url": url, "lrs_username": "coach", "lrs_password": SecretStr("pw")}
+        )
+        with caplog.at_level(logging.WARNING), TestClient(create_app(settings, env.coach)):
+            pass  # started and stopped: nothing waits, so the LRS is not asked
+        said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert any("plain http" in message for message in said) == warned, (url, said)
 
 
 # -- 4. rate limits per user --------------------------------------------------------------------

@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import get_args
 
 import pytest
-from pydantic import SecretStr
+import typer
+from pydantic import SecretStr, ValidationError
 
 from api.db import Outbox, SessionStore, UserSettings, UserStore
 from api.db.learning import EventKind, LearningEvent
 from api.db.outbox import backoff
 from api.xapi.recorder import LearningRecords
 from api.xapi.statements import RecordsConfig, opaque_id, statement
+from coach.cli.common import read_settings
 from coach.settings import Settings
 
 BASE = "https://coach.example.org/xapi"
@@ -92,6 +94,50 @@ def test_the_configuration_comes_from_the_settings_and_keeps_its_password_out_of
     assert "s3cret" not in repr(made)
     with pytest.raises(ValueError, match="COACH_LRS_USERNAME and COACH_LRS_PASSWORD"):
         Settings(lrs_url="https://lrs.example.org/xAPI")
+
+
+def test_credentials_in_the_lrs_url_are_refused_saying_where_they_go(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The URL is shown to admins (`GET /v1/admin/xapi`, `coach xapi status`): a password in it
+    never starts the service, and the error does not repeat it."""
+    with pytest.raises(ValidationError) as refused:
+        Settings(
+            lrs_url="https://coach:s3cret@lrs.example.org/xAPI",
+            lrs_username="coach",
+            lrs_password=SecretStr("s3cret"),
+        )
+    [error] = refused.value.errors()
+    assert error["loc"] == ("lrs_url",)
+    assert "COACH_LRS_USERNAME and COACH_LRS_PASSWORD" in error["msg"]
+    assert "s3cret" not in str(refused.value)
+    monkeypatch.setenv("COACH_LRS_URL", "https://coach:s3cret@lrs.example.org/xAPI")
+    monkeypatch.setenv("COACH_LRS_USERNAME", "coach")
+    monkeypatch.setenv("COACH_LRS_PASSWORD", "s3cret")
+    with pytest.raises(typer.Exit):
+        read_settings()  # what every command, `coach serve` too, starts with
+    [said] = capsys.readouterr().err.splitlines()
+    assert said.startswith("error: invalid setting COACH_LRS_URL: ")
+    assert "COACH_LRS_USERNAME" in said and "s3cret" not in said
+
+
+@pytest.mark.parametrize(
+    ("url", "in_clear"),
+    [
+        ("http://lrs.example.org/xAPI", True),
+        ("http://10.0.0.5:8100/xAPI", True),
+        ("https://lrs.example.org/xAPI", False),
+        ("http://127.0.0.1:8100/xAPI", False),
+        ("http://LOCALHOST:8100/xAPI", False),
+        ("http://[::1]:8100/xAPI", False),
+    ],
+)
+def test_plain_http_is_in_the_clear_unless_the_lrs_is_this_machine(
+    url: str, in_clear: bool
+) -> None:
+    settings = Settings(lrs_url=url, lrs_username="coach", lrs_password=SecretStr("s3cret"))
+    assert settings.lrs_in_clear() is in_clear
+    assert not Settings().lrs_in_clear()
 
 
 def test_backoff_doubles_up_to_five_minutes() -> None:

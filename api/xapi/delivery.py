@@ -9,6 +9,7 @@ it is sent. While the LRS is unreachable or failing, statements wait longer afte
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ class DeliveryError(Exception):
 
 class LrsClient:
     def __init__(self, config: RecordsConfig, timeout: float = 10.0) -> None:
+        token = base64.b64encode(f"{config.username}:{config.password}".encode()).decode()
+        # What an LRS's refusal may echo back of the credentials, never kept in its reason.
+        self._secrets = [secret for secret in (token, config.password) if secret]
         self._client = httpx.Client(
             base_url=config.lrs_url.rstrip("/"),
             auth=(config.username, config.password),
@@ -51,9 +55,17 @@ class LrsClient:
                     if put.status_code not in (200, 204, 409):
                         raise DeliveryError(f"the LRS answered {put.status_code} to a statement")
             elif answer.status_code not in (200, 204):
-                raise DeliveryError(f"the LRS answered {answer.status_code}: {answer.text[:200]}")
+                raise DeliveryError(f"the LRS answered {answer.status_code}: {self._said(answer)}")
         except httpx.HTTPError as error:
             raise DeliveryError(f"the LRS is unreachable ({type(error).__name__})") from error
+
+    def _said(self, answer: httpx.Response) -> str:
+        """The start of the LRS's answer, without the password should it repeat it: the reason
+        is kept with the records, shown by `GET /v1/admin/xapi` and logged."""
+        said = answer.text
+        for secret in self._secrets:
+            said = said.replace(secret, "***")
+        return said[:200]
 
 
 @dataclass(frozen=True)
