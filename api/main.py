@@ -117,7 +117,12 @@ async def serving(
             sessions=session_store,
             drafts=DraftStore(session_store),
             groups=GroupStore(session_store),
-            cycles=CycleStore(session_store, GroupStore(session_store), settings.cycle_time_zone),
+            cycles=CycleStore(
+                session_store,
+                GroupStore(session_store),
+                settings.cycle_time_zone,
+                lambda: coach.didactics,  # the questions as curated now, for a later agenda
+            ),
             keys=KeyStore(settings.keys_path()),
             curator=Curator(settings.corpus_dir, indexer),
             local_mode=local,
@@ -177,7 +182,7 @@ def create_app(settings: Settings, coach: Coach | None = None, *, local: bool = 
         strict_content_type=True,  # a body is JSON only when it says so (FastAPI >= 0.132)
     )
     install(app)
-    app.state.public_url = settings.public_url  # links in chat answers (`api.routes.chat`)
+    app.state.public_url = settings.public_url  # for absolute links (`api.deps.public_url`)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestGuard, local=local)
     app.mount("/static", StaticFiles(directory=web.WEB), name="static")

@@ -15,10 +15,10 @@ from datetime import date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from api.db.cycles import CANCELLED, CheckIn, Note, StoredCycle
 from api.db.drafts import StoredDraft
 from api.db.groups import FACILITATOR
 from api.db.sessions import StoredSession
+from api.db.stored_cycles import CANCELLED, CheckIn, Note, StoredCycle
 from coach.vocabulary import DraftState, Language
 
 CycleState = Literal["planned", "completed", "cancelled"]

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from api.db import StoredDraft, StoredSession
+from api.db.group_tables import MAX_TEAM
 from coach.engine import MAX_K
 from coach.ingest.corpus import Document
 from coach.ingest.curation import Fields
@@ -115,7 +116,8 @@ def _encodable(text: str) -> bool:
 
 class CoachRequest(Input):
     situation: Situation
-    team: str | None = None
+    # a filter on the corpus's teams, stored with the session and sent in its learning record
+    team: str | None = Field(None, max_length=MAX_TEAM)
     type: DocType | None = None
     language: Language | None = None
     k: int = Field(5, ge=1, le=MAX_K)

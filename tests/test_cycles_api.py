@@ -1,5 +1,6 @@
-"""Vital week cycles through the API (on SQLite and on PostgreSQL): a group's members propose a
-cycle with their situations, get four meetings on working days with the coach's agenda, import
+"""Vital week cycles through the API (on SQLite and on PostgreSQL): a group's member proposes a
+cycle, each member brings their own situation, they get four meetings on working days with the
+coach's agenda once everyone answered, import
 it as a calendar whose events keep their UIDs when the cycle moves, record notes per day, and
 cancel it; nobody outside the group sees it."""
 
@@ -27,10 +28,10 @@ def env(tmp_path: Path, api_coach: Coach) -> Env:
 
 
 def group_of_three(client: TestClient, env: Env) -> str:
-    """pia, piet and fee, all accepted, with gijs as facilitator."""
+    """pia, piet and fee, all accepted, with gijs as facilitator (who accepted too)."""
     body = {"name": "Storingen", "members": ["piet", "fee"], "facilitator": "gijs"}
     group = client.post("/v1/groups", json=body, headers=env.headers("pro")).json()
-    for who in ("pro2", "fee"):
+    for who in ("pro2", "fee", "gijs"):
         accepted = client.post(f"/v1/groups/{group['id']}/accept", headers=env.headers(who))
         assert accepted.status_code == 200, accepted.text
     found: str = group["id"]
@@ -42,18 +43,23 @@ PROPOSAL: dict[str, Any] = {
     "time": "09:30",
     "place": "Werkplaats, zaal 2",
     "holidays": ["2026-04-06"],  # Easter Monday
-    "situations": [
-        {"member": "pia", "situation": CALLBACKS},
-        {"member": "piet", "situation": HEAT_PUMP},
-        {"member": "fee", "situation": OUT_OF_SCOPE},
-    ],
+    "situation": CALLBACKS,  # pia's own
 }
 
 
 def propose(client: TestClient, env: Env, group: str) -> dict[str, Any]:
+    """pia proposes with her situation; piet and fee bring theirs, which builds the agenda."""
     answer = client.post(f"/v1/groups/{group}/cycles", json=PROPOSAL, headers=env.headers("pro"))
     assert answer.status_code == 201, answer.text
-    found: dict[str, Any] = answer.json()
+    assert not answer.json()["agenda_ready"] and answer.json()["answers"] == {"pia": "brings"}
+    url = f"/v1/cycles/{answer.json()['id']}/situation"
+    for who, text in (("pro2", HEAT_PUMP), ("fee", OUT_OF_SCOPE)):
+        brought = client.put(url, json={"situation": text}, headers=env.headers(who))
+        assert brought.status_code == 200, brought.text
+    found: dict[str, Any] = client.get(
+        f"/v1/cycles/{answer.json()['id']}", headers=env.headers("pro")
+    ).json()
+    assert found["agenda_ready"], found
     return found
 
 
@@ -170,7 +176,8 @@ def test_only_the_groups_members_and_facilitator_see_a_cycle(env: Env) -> None:
         ({"holidays": ["2026-13-01"]}, "holidays"),
         ({"start": 0}, "start"),  # not read as 1970-01-01
         ({"holidays": [20260406]}, "holidays"),
-        ({"situations": []}, "situations"),
+        ({"start": "9999-12-27"}, "start"),  # its calendar ran into year 10000: 500
+        ({"situation": CALLBACKS, "session_id": "0" * 32}, "session_id"),
     ],
 )
 def test_a_bad_proposal_is_refused_naming_its_field(
@@ -186,16 +193,16 @@ def test_a_bad_proposal_is_refused_naming_its_field(
         assert client.get(f"/v1/groups/{group}", headers=env.headers("pro")).status_code == 200
 
 
-def test_a_situation_of_someone_not_in_the_group_is_refused_naming_them(env: Env) -> None:
+def test_a_suggestion_for_someone_not_in_the_group_is_refused_naming_them(env: Env) -> None:
     with env.client() as client:
         group = group_of_three(client, env)
-        for stranger in ("kim", "gijs"):  # a colleague outside the group; the facilitator
-            situations = [{"member": stranger, "situation": CALLBACKS}]
+        for stranger in ("kim", "gijs", "pia"):  # outside; the facilitator; the proposer
+            suggestions = [{"member": stranger, "situation": CALLBACKS}]
             answer = client.post(
                 f"/v1/groups/{group}/cycles",
-                json=PROPOSAL | {"situations": situations},
+                json=PROPOSAL | {"suggestions": suggestions},
                 headers=env.headers("pro"),
             )
             assert answer.status_code == 409, answer.text
             assert stranger in answer.json()["detail"]
-            assert answer.json()["errors"][0]["field"] == "situations[0].member"
+            assert answer.json()["errors"][0]["field"] == "suggestions[0].member"

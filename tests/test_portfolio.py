@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from api.db.cycles import CheckIn, Note, StoredCycle
 from api.db.drafts import StoredDraft
 from api.db.groups import MEMBER, Person, StoredGroup
 from api.db.sessions import StoredSession
+from api.db.stored_cycles import CheckIn, Note, StoredCycle
 from api.portfolio import (
     STYLESHEETS,
     CycleDay,

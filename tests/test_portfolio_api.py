@@ -44,18 +44,20 @@ def held_cycle(client: TestClient, env: Env) -> str:
     both, piet's shared with the group; pia's lesson from it is accepted into the corpus."""
     body = {"name": "Storingen", "members": ["piet"], "facilitator": "gijs"}
     group = client.post("/v1/groups", json=body, headers=env.headers("pro")).json()["id"]
-    client.post(f"/v1/groups/{group}/accept", headers=env.headers("pro2"))
+    for who in ("pro2", "gijs"):
+        client.post(f"/v1/groups/{group}/accept", headers=env.headers(who))
     proposal = {
         "start": (today(env) - timedelta(days=21)).isoformat(),
         "time": "09:30",
-        "situations": [
-            {"member": "pia", "situation": SCRIPTED},
-            {"member": "piet", "situation": HEAT_PUMP},
-        ],
+        "situation": SCRIPTED,
     }
     made = client.post(f"/v1/groups/{group}/cycles", json=proposal, headers=env.headers("pro"))
     assert made.status_code == 201, made.text
     url = f"/v1/cycles/{made.json()['id']}"
+    brought = client.put(
+        f"{url}/situation", json={"situation": HEAT_PUMP}, headers=env.headers("pro2")
+    )
+    assert brought.status_code == 200 and brought.json()["agenda_ready"], brought.text
     for who, did, word, shared in (
         ("pro", PIA_DID, "rustig", False),
         ("pro2", "PIET-DID", "PIET-WORD", True),

@@ -238,7 +238,7 @@ def test_a_column_added_since_the_database_was_made_is_added_on_opening(
         columns = {c["name"] for c in inspect(opened.engine).get_columns("learning_groups")}
         assert "team" in columns
         groups = GroupStore(opened)
-        [old] = groups.mine("pia")
+        [old], _ = groups.mine("pia")
         assert (old.name, old.team) == ("Vóór het team", None)
         new = groups.create("pia", "Met team", ["piet"], None, "Storingsdienst")
         assert groups.get(new.id, "pia") == new and new.team == "Storingsdienst"

@@ -130,19 +130,42 @@ def test_a_learning_group_plans_a_vital_week_and_keeps_it_from_the_page(
     page.get_by_label("Tijd", exact=True).fill("09:30")
     page.get_by_label("Plaats (optioneel)").fill("Werkplaats, zaal 2")
     page.get_by_label("Vrije dagen (optioneel)").fill("2030-03-04")  # the Monday is skipped
-    # pia brings her earlier session; piet's situation is typed in for him.
+    # pia brings her earlier session and suggests a situation to piet, which only he sees.
     page.get_by_label("Jouw situatie uit een eerdere sessie").select_option(
         earlier.headers["X-Session-Id"]
     )
-    expect(page.get_by_label("Jouw situatie", exact=True)).to_be_hidden()
-    page.get_by_label("Situatie van piet").fill(HEAT_PUMP)
+    expect(page.get_by_label("Jouw situatie (optioneel)", exact=True)).to_be_hidden()
+    page.get_by_label("Voorstel voor piet (optioneel)").fill(HEAT_PUMP)
     shot(page, "groups-plan.png")
-    page.get_by_role("button", name="Week plannen").click()
+    page.get_by_role("button", name="Week voorstellen").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Vitale week: Storingen", timeout=PLANNING
     )
     cycle_id = page.url.split("#/cycles/")[1]
+    bring = page.locator("section.bring")
+    expect(bring).to_contain_text("Geantwoord: pia (jij).")
+    expect(page.locator(".member-item")).to_have_count(0)  # no agenda before piet answers
+    assert service.ok("piet", "GET", "/v1/sessions")["items"] == []
+    shot(page, "groups-bring.png")
+
+    with guarded_page(browser) as piet:  # piet brings the suggestion, in his own words
+        sign_in(piet, service, "piet")
+        piet.goto(f"{service.base}/#/cycles/{cycle_id}")
+        expect(piet.get_by_text("pia stelde deze situatie voor je voor.")).to_be_visible()
+        mine = piet.get_by_label("Jouw situatie", exact=True)
+        expect(mine).to_have_value(HEAT_PUMP)
+        mine.fill(HEAT_PUMP + " Mostly in older houses.")
+        piet.get_by_role("button", name="Situatie inbrengen").click()
+        expect(piet.get_by_role("status")).to_contain_text(
+            "Je situatie is ingebracht.", timeout=PLANNING
+        )
+        expect(piet.locator("section.bring")).to_have_count(0)  # everyone answered: built
+    [piets] = service.ok("piet", "GET", "/v1/sessions")["items"]
+    assert piets["situation"] == HEAT_PUMP + " Mostly in older houses."
+
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Vitale week: Storingen")
     days = page.locator("section.day")
     expect(days.locator("h2")).to_have_text(
         [
@@ -163,7 +186,9 @@ def test_a_learning_group_plans_a_vital_week_and_keeps_it_from_the_page(
     day1, day2 = days.nth(0), days.nth(1)
     expect(day1.locator(".check-in-question")).to_contain_text("Hoe is je energie vandaag")
     expect(day1.locator(".member-item[data-member='pia'] .situation")).to_have_text(CALLBACKS)
-    expect(day1.locator(".member-item[data-member='piet'] .situation")).to_have_text(HEAT_PUMP)
+    expect(day1.locator(".member-item[data-member='piet'] .situation")).to_have_text(
+        HEAT_PUMP + " Mostly in older houses."
+    )
     for member in ("pia", "piet"):  # day 2: suggestions citing documents, for each member
         item = day2.locator(f".member-item[data-member='{member}']")
         expect(item.locator(".suggestion").first).to_be_visible()
@@ -246,12 +271,10 @@ def test_a_week_is_moved_and_cancelled_from_the_page_and_a_facilitator_reads_alo
     page: Page, service: Service, browser: Browser
 ) -> None:
     group = group_with(service, "noor", "Nachtdienst", "pia", facilitator="piet")
-    proposal = {
-        "start": "2030-06-03",
-        "time": "14:00",
-        "situations": [{"member": "noor", "situation": OUT_OF_SCOPE}],
-    }
+    service.ok("piet", "POST", f"/v1/groups/{group}/accept")  # to facilitate
+    proposal = {"start": "2030-06-03", "time": "14:00", "situation": OUT_OF_SCOPE}
     cycle = service.ok("noor", "POST", f"/v1/groups/{group}/cycles", json=proposal)
+    service.ok("pia", "PUT", f"/v1/cycles/{cycle['id']}/situation", json={"none": True})
     sign_in(page, service, "noor")
     page.goto(f"{service.base}/#/cycles/{cycle['id']}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Vitale week: Nachtdienst")
@@ -271,7 +294,8 @@ def test_a_week_is_moved_and_cancelled_from_the_page_and_a_facilitator_reads_alo
         piet.goto(f"{service.base}/#/cycles/{cycle['id']}")
         expect(piet.get_by_text("Je begeleidt deze groep")).to_be_visible()
         expect(piet.locator("section.day")).to_have_count(4)
-        expect(piet.locator("form.notes-form, form.check-in-form")).to_have_count(0)
+        expect(piet.locator("form.notes-form, form.check-in-form, form.move")).to_have_count(0)
+        expect(piet.get_by_role("button", name="Week annuleren")).to_have_count(0)
 
     page.once("dialog", lambda dialog: dialog.dismiss())
     page.get_by_role("button", name="Week annuleren").click()
@@ -353,9 +377,9 @@ def test_groups_by_keyboard_only_in_english_on_a_phone(page: Page, service: Serv
     tab_to(page, "el.textContent === 'Night shift'")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Night shift")).to_be_focused()
-    tab_to(page, "el.name === 'situation-noor'")  # the only member so far: noor herself
+    tab_to(page, "el.name === 'situation'")  # the only member so far: noor herself
     page.keyboard.type("The night shift forgets to hand over open faults to the day shift.")
-    tab_to(page, "el.textContent === 'Plan the week'")
+    tab_to(page, "el.textContent === 'Propose the week'")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Vital week: Night shift")).to_be_focused(
         timeout=PLANNING
@@ -412,24 +436,23 @@ def test_the_portfolio_downloads_as_markdown_and_as_a_printable_page(
     shot(page, "groups-portfolio.png")
 
 
-def test_l_and_d_sees_the_cycles_in_counts_by_team_and_no_one_by_name(
+def test_l_and_d_sees_the_cycles_in_counts_and_no_one_by_name_or_team(
     page: Page, service: Service
 ) -> None:
     group = group_with(service, "piet", "Warmtepompen", "noor", team="Installatie Oost")
     proposal = {
         "start": "2026-03-02",  # a week that has ended: completed
         "time": "09:00",
-        "situations": [{"member": "piet", "situation": HEAT_PUMP}],
+        "situation": HEAT_PUMP,
     }
-    service.ok("piet", "POST", f"/v1/groups/{group}/cycles", json=proposal)
+    cycle = service.ok("piet", "POST", f"/v1/groups/{group}/cycles", json=proposal)
+    service.ok("noor", "PUT", f"/v1/cycles/{cycle['id']}/situation", json={"none": True})
     sign_in(page, service, "lea")
     page.get_by_role("link", name="Inzichten").click()
     expect(page.get_by_role("heading", name="Vitale weekcycli")).to_be_visible()
     expect(page.locator("#cycle-counts")).to_contain_text("afgerond")
-    row = page.get_by_role("row").filter(has_text="Installatie Oost")
-    expect(row.get_by_role("cell")).to_have_text(["Installatie Oost", "1", "1", "0", "0"])
     expect(page.get_by_role("heading", name="Meest geciteerd in cycli")).to_be_visible()
     shown = page.locator("main").inner_text()
-    for private in ("Warmtepompen", "piet", "noor", HEAT_PUMP):
+    for private in ("Warmtepompen", "Installatie Oost", "piet", "noor", HEAT_PUMP):
         assert private not in shown
     shot(page, "groups-insights.png")

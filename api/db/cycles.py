@@ -1,243 +1,286 @@
-"""Vital week cycles of learning groups: four planned meetings, their agenda (as JSON, built
-once when the cycle is proposed) and each member's notes per day. A cycle is seen by its
-group's members and facilitator only. Shares the sessions' database."""
+"""Vital week cycles of learning groups: four planned meetings, each member's own situation
+for them, their agenda (as JSON, built once the members have answered or at the time the
+proposer set) and each member's notes and check-ins per day. A cycle is seen by its group's
+members and facilitator only; only members write, and only in their own name. Shares the
+sessions' database.
+
+Who answered what (`CycleAnswerRow`): a member brings a situation (one of their own sessions,
+or text they typed, coached and stored as their session by their own request) or brings none.
+What the proposer typed for someone else is a suggestion that member alone sees, until they
+bring it (as it is or edited) or something else; nothing is stored in their name before."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
+from typing import TypeVar
 
 from sqlalchemy import (
-    JSON,
-    Boolean,
-    Date,
-    DateTime,
-    ForeignKey,
-    Integer,
-    String,
-    Text,
     delete,
+    func,
     select,
+    union,
     update,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from api.db.groups import FACILITATOR, MEMBER, GroupError, GroupRow, GroupStore, StoredGroup
+from api.db.group_tables import (
+    CheckInRow,
+    CycleAnswerRow,
+    CycleNoteRow,
+    CycleRecordRow,
+    CycleRow,
+    GroupRow,
+)
+from api.db.groups import FACILITATOR, MEMBER, GroupError, GroupStore, StoredGroup
 from api.db.learning import LearningEvent
 from api.db.sessions import SessionStore, plain_text, session_row
-from api.db.tables import Base
-from coach.cycles.agenda import Agenda, without_member
-from coach.cycles.planning import CYCLE_DAYS, Meeting
-from coach.keys import MAX_USER_CHARS  # what a user id may be, and so what is stored
+from api.db.stored_cycles import (
+    BRINGS,
+    BRINGS_NONE,
+    CANCELLED,
+    PLANNED,
+    SUGGESTED,
+    Brought,
+    CyclePlan,
+    StoredCycle,
+    former_group,
+    load_cycle,
+    stored_meetings,
+    utc,
+)
+from api.db.tables import SessionRow
+from coach.cycles.agenda import Agenda, MemberSituation, agenda_from_results, without_member
+from coach.cycles.planning import Meeting
+from coach.ingest.didactics import Didactics
 from coach.result import CoachingResult
 
-PLANNED, CANCELLED = "planned", "cancelled"
-MAX_PLACE = 200
+# Cycles of one group not yet over (planned, last meeting still to come): one group proposed
+# cycles without end.
+MAX_OPEN_CYCLES = 4
 MAX_NOTE = 4000
-MAX_WORD = 40  # the optional word of a check-in
 ENERGY = (1, 5)  # a check-in's energy: from 1 to 5
-
-
-class CycleRow(Base):
-    __tablename__ = "vital_week_cycles"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    group_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("learning_groups.id", ondelete="CASCADE"), index=True
-    )
-    proposed_by: Mapped[str] = mapped_column(String(MAX_USER_CHARS))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    start: Mapped[date] = mapped_column(Date)
-    time: Mapped[str] = mapped_column(String(5))  # HH:MM, local wall-clock time
-    time_zone: Mapped[str] = mapped_column(String(64))
-    place: Mapped[str | None] = mapped_column(String(MAX_PLACE), nullable=True)
-    holidays: Mapped[list[str]] = mapped_column(JSON)
-    meetings: Mapped[list[list[str]]] = mapped_column(JSON)  # [start, end] in ISO 8601, by day
-    agenda: Mapped[dict[str, Any]] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(16))
-    sequence: Mapped[int] = mapped_column(Integer)
-
-
-class CycleNoteRow(Base):
-    """What one member did and noticed on one day of a cycle."""
-
-    __tablename__ = "vital_week_cycle_notes"
-
-    cycle_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("vital_week_cycles.id", ondelete="CASCADE"), primary_key=True
-    )
-    day: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(MAX_USER_CHARS), primary_key=True)
-    did: Mapped[str] = mapped_column(Text)
-    noticed: Mapped[str] = mapped_column(Text)
-
-
-class CheckInRow(Base):
-    """One member's check-in at the start of one day: energy and an optional word. Private to
-    the member unless they share it with their group."""
-
-    __tablename__ = "vital_week_cycle_check_ins"
-
-    cycle_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("vital_week_cycles.id", ondelete="CASCADE"), primary_key=True
-    )
-    day: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(MAX_USER_CHARS), primary_key=True)
-    energy: Mapped[int] = mapped_column(Integer)
-    word: Mapped[str | None] = mapped_column(String(MAX_WORD), nullable=True)
-    shared: Mapped[bool] = mapped_column(Boolean)
 
 
 Row = TypeVar("Row", CycleNoteRow, CheckInRow)
 
 
-@dataclass(frozen=True)
-class CyclePlan:
-    """When and where a cycle meets, as proposed."""
-
-    start: date
-    time: str  # HH:MM
-    place: str | None
-    holidays: list[date]
-    meetings: tuple[Meeting, ...]
-
-
-@dataclass(frozen=True)
-class CheckIn:
-    day: int
-    member: str
-    energy: int
-    word: str | None
-    shared: bool
-
-
-@dataclass(frozen=True)
-class Note:
-    day: int
-    member: str
-    did: str
-    noticed: str
-
-
-@dataclass(frozen=True)
-class StoredCycle:
-    id: str
-    group: StoredGroup
-    proposed_by: str
-    created_at: datetime
-    start: date
-    time: str
-    time_zone: str
-    place: str | None
-    holidays: list[date]
-    meetings: tuple[Meeting, ...]
-    agenda: Agenda
-    state: str
-    sequence: int
-    notes: list[Note]
-    check_ins: list[CheckIn]  # every member's: show others' only when `shared`
-
-    @property
-    def completed(self) -> bool:
-        """Held: not cancelled, and its last meeting has ended."""
-        return self.state == PLANNED and self.meetings[-1].end <= datetime.now(UTC)
-
-    def check_ins_seen_by(self, user: str) -> list[CheckIn]:
-        """The check-ins `user` may see: their own, and the ones others shared."""
-        return [c for c in self.check_ins if c.member == user or c.shared]
-
-    def session_of(self, user: str) -> str | None:
-        """The coaching session stored for `user`'s situation in this cycle, if they bring one."""
-        return next((m.session_id for m in self.agenda.members if m.member == user), None)
-
-
-def _former_group(row: GroupRow) -> StoredGroup:
-    """A group as someone outside it sees it: its name and team, none of its people."""
-    return StoredGroup(row.id, row.name, row.created_at, None, [], row.team)
-
-
-def _meetings(rows: list[list[str]], zone: str) -> tuple[Meeting, ...]:
-    where = ZoneInfo(zone)
-    return tuple(
-        Meeting(
-            day=number,
-            start=datetime.fromisoformat(start).astimezone(where),
-            end=datetime.fromisoformat(end).astimezone(where),
-        )
-        for number, (start, end) in enumerate(rows, start=1)
-    )
-
-
-def _stored(meetings: tuple[Meeting, ...]) -> list[list[str]]:
-    return [[meeting.start.isoformat(), meeting.end.isoformat()] for meeting in meetings]
-
-
 class CycleStore:
-    def __init__(self, sessions: SessionStore, groups: GroupStore, time_zone: str) -> None:
+    def __init__(
+        self,
+        sessions: SessionStore,
+        groups: GroupStore,
+        time_zone: str,
+        didactics: Callable[[], Didactics],
+    ) -> None:
         self._sessions = sessions
         self._groups = groups
         self.time_zone = time_zone  # the IANA zone new cycles are planned in
+        self._didactics = didactics  # the current questions, for an agenda built later
 
     def create(
         self,
-        group: StoredGroup,
+        group_id: str,
         by: str,
         plan: CyclePlan,
-        agenda: Agenda,
-        new_sessions: dict[str, CoachingResult],
+        agenda_at: datetime | None,
+        brought: Brought | None,
+        suggestions: dict[str, str],
     ) -> StoredCycle:
-        """The cycle, and a coaching session in each member's name for the situation they
-        brought new (`new_sessions`, by member; the agenda refers to them), in one transaction:
-        a failure stores neither."""
-        rows = {member: session_row(member, result) for member, result in new_sessions.items()}
-        members = tuple(
-            m.model_copy(update={"session_id": rows[m.member].id}) if m.member in rows else m
-            for m in agenda.members
-        )
-        row = CycleRow(
-            id=uuid.uuid4().hex,
-            group_id=group.id,
-            proposed_by=by,
-            created_at=datetime.now(UTC),
-            start=plan.start,
-            time=plan.time,
-            time_zone=self.time_zone,
-            place=plain_text(plan.place) if plan.place else None,
-            holidays=[day.isoformat() for day in plan.holidays],
-            meetings=_stored(plan.meetings),
-            agenda=agenda.model_copy(update={"members": members}).to_dict(),
-            state=PLANNED,
-            sequence=0,
-        )
+        """A cycle proposed by `by` (a member of the group), who brings `brought` (or answers
+        later), with `suggestions` (member: text) for other members to bring if they choose;
+        its agenda is built once every member answered, or at `agenda_at`. GroupError 404/409
+        when `by` is no member (any more) or the group has MAX_OPEN_CYCLES cycles to come."""
+        now = datetime.now(UTC)
         with self._sessions.transaction() as db:
-            db.add_all(rows.values())
+            group = self._groups.visible(db, group_id, by)
+            if group is None:
+                raise GroupError(404, f"you have no group {group_id}")
+            if group.state_of(by) != MEMBER:
+                raise GroupError(
+                    409, "only the group's members propose a cycle (a facilitator reads along)"
+                )
+            self._lock_group(db, group_id)
+            if self._open_cycles(db, group_id, now) >= MAX_OPEN_CYCLES:
+                raise GroupError(
+                    409,
+                    f"the group has {MAX_OPEN_CYCLES} cycles still to come: cancel one, or wait "
+                    "until one is over",
+                )
+            row = CycleRow(
+                id=uuid.uuid4().hex,
+                group_id=group_id,
+                proposed_by=by,
+                created_at=now,
+                start=plan.start,
+                time=plan.time,
+                time_zone=self.time_zone,
+                place=plain_text(plan.place) if plan.place else None,
+                holidays=[day.isoformat() for day in plan.holidays],
+                meetings=stored_meetings(plan.meetings),
+                agenda=agenda_from_results(self._didactics(), [], []).to_dict(),
+                state=PLANNED,
+                sequence=0,
+                agenda_at=agenda_at,
+                agenda_ready=False,
+            )
             db.add(row)
             db.flush()
-            return self._load(db, row, group)
+            for member, text in suggestions.items():
+                if group.state_of(member) != MEMBER or member == by:
+                    raise GroupError(409, f"{member} is not another accepted member of the group")
+                db.add(
+                    CycleAnswerRow(
+                        cycle_id=row.id,
+                        user_id=member,
+                        state=SUGGESTED,
+                        suggestion=plain_text(text),
+                        suggested_by=by,
+                    )
+                )
+            if brought is not None:
+                self._bring(db, row.id, by, brought)
+            self._settle(db, row, group, now)
+            return load_cycle(db, row, group)
+
+    def answer(self, cycle_id: str, user: str, brought: Brought | None) -> StoredCycle:
+        """`user` (a member) brings `brought` to the proposed cycle, or (None) brings nothing;
+        409 once its agenda is built or when it is cancelled."""
+        with self._sessions.transaction() as db:
+            row, group = self._visible(db, cycle_id, user, lock=True)
+            if group.state_of(user) != MEMBER:
+                raise GroupError(409, "only the group's members bring a situation")
+            if row.state == CANCELLED:
+                raise GroupError(409, "the cycle is cancelled")
+            now = datetime.now(UTC)
+            self._settle(db, row, group, now)
+            if row.agenda_ready is not False:
+                raise GroupError(
+                    409,
+                    "the agenda is set: it was built with the situations given in time; "
+                    "bring yours to the group's next cycle",
+                )
+            self._bring(db, cycle_id, user, brought)
+            self._settle(db, row, group, now)
+            return load_cycle(db, row, group)
+
+    def build_now(self, cycle_id: str, user: str) -> StoredCycle:
+        """The agenda built now, with the situations given so far (the proposer sets the time;
+        409 for anyone else, and once it is built)."""
+        with self._sessions.transaction() as db:
+            row, group = self._visible(db, cycle_id, user, lock=True)
+            if row.proposed_by != user or group.state_of(user) != MEMBER:
+                raise GroupError(409, "only who proposed the cycle sets when its agenda is built")
+            if row.state == CANCELLED or row.agenda_ready is not False:
+                raise GroupError(409, "the agenda is built already, or the cycle is cancelled")
+            row.agenda_at = datetime.now(UTC)
+            self._settle(db, row, group, row.agenda_at)
+            return load_cycle(db, row, group)
+
+    def _bring(self, db: Session, cycle_id: str, user: str, brought: Brought | None) -> None:
+        found = db.get(CycleAnswerRow, (cycle_id, user))
+        if found is None:
+            found = CycleAnswerRow(cycle_id=cycle_id, user_id=user)
+            db.add(found)
+        found.suggestion = found.suggested_by = found.session_id = None
+        found.state = BRINGS_NONE
+        if brought is None:
+            return
+        if brought.result is not None:
+            session = session_row(user, brought.result)
+            db.add(session)
+            self._sessions.learned(
+                db,
+                LearningEvent(
+                    "asked",
+                    user,
+                    session.id,
+                    session.created_at,
+                    language=brought.result.language,
+                    situation=brought.result.situation,
+                ),
+            )
+            found.session_id = session.id
+        else:
+            found.session_id = brought.session_id
+        found.state = BRINGS
+        db.flush()
+
+    def _settle(self, db: Session, row: CycleRow, group: StoredGroup, now: datetime) -> None:
+        """Build the agenda when it is due: every member answered, or its time came. From the
+        situations brought by then, whose sessions are still there."""
+        if row.agenda_ready is not False or row.state == CANCELLED:
+            return
+        answers = {
+            a.user_id: a
+            for a in db.scalars(
+                select(CycleAnswerRow).where(CycleAnswerRow.cycle_id == row.id)
+            ).all()
+        }
+        answered = all(m in answers and answers[m].state != SUGGESTED for m in group.members)
+        if not answered and (row.agenda_at is None or utc(row.agenda_at) > now):
+            return
+        members, results = [], []
+        for member in sorted(answers):
+            answer = answers[member]
+            session = db.get(SessionRow, answer.session_id) if answer.session_id else None
+            if answer.state != BRINGS or session is None or session.user_id != member:
+                continue
+            result = CoachingResult.model_validate_json(session.result_json)
+            members.append(
+                MemberSituation(member=member, situation=result.situation, session_id=session.id)
+            )
+            results.append(result)
+        row.agenda = agenda_from_results(self._didactics(), members, results).to_dict()
+        row.agenda_ready = True
+        db.execute(
+            delete(CycleAnswerRow).where(
+                CycleAnswerRow.cycle_id == row.id, CycleAnswerRow.state == SUGGESTED
+            )
+        )
+        db.flush()
 
     def get(self, cycle_id: str, user: str) -> StoredCycle:
-        """The cycle when `user` is its group's member or facilitator; GroupError 404 if not."""
-        with self._sessions.transaction() as db:
+        """The cycle when `user` is its group's member or facilitator; GroupError 404 if not.
+        A proposed cycle whose agenda is due gets it built first."""
+        with self._sessions.reading() as db:
             row, group = self._visible(db, cycle_id, user, lock=False)
-            return self._load(db, row, group)
+            due = row.agenda_ready is False and row.state != CANCELLED
+            if not due:
+                return load_cycle(db, row, group)
+        with self._sessions.transaction() as db:
+            row, group = self._visible(db, cycle_id, user, lock=True)
+            self._settle(db, row, group, datetime.now(UTC))
+            return load_cycle(db, row, group)
 
     def move(self, cycle_id: str, user: str, start: date, meetings: tuple[Meeting, ...]) -> None:
         with self._sessions.transaction() as db:
-            row, _ = self._visible(db, cycle_id, user, lock=True)
+            row, group = self._visible(db, cycle_id, user, lock=True)
+            self._member_writes(group, user, "move a cycle")
             if row.state == CANCELLED:
                 raise GroupError(409, "the cycle is cancelled; propose a new one instead")
-            row.start, row.meetings, row.sequence = start, _stored(meetings), row.sequence + 1
+            row.start, row.meetings, row.sequence = (
+                start,
+                stored_meetings(meetings),
+                row.sequence + 1,
+            )
+            if row.agenda_ready is False and row.agenda_at is not None:
+                row.agenda_at = min(utc(row.agenda_at), meetings[0].start)
 
     def cancel(self, cycle_id: str, user: str) -> None:
         """The plan is kept, to look back on; SEQUENCE goes up, so a calendar client that
         imports the file again marks the same events cancelled."""
         with self._sessions.transaction() as db:
-            row, _ = self._visible(db, cycle_id, user, lock=True)
+            row, group = self._visible(db, cycle_id, user, lock=True)
+            self._member_writes(group, user, "cancel a cycle")
             if row.state != CANCELLED:
                 row.state, row.sequence = CANCELLED, row.sequence + 1
+
+    @staticmethod
+    def _member_writes(group: StoredGroup, user: str, doing: str) -> None:
+        if group.state_of(user) != MEMBER:
+            raise GroupError(409, f"only the group's members {doing}; a facilitator reads along")
 
     def check_in(
         self, cycle_id: str, user: str, day: int, energy: int, word: str | None, shared: bool
@@ -252,44 +295,33 @@ class CycleStore:
         self, db: Session, table: type[Row], cycle_id: str, user: str, day: int, doing: str
     ) -> Row:
         """`user`'s row of `table` for `day` (a note or a check-in), made when there is none;
-        only the group's members may, and their first of the day says they took part."""
-        _, group = self._visible(db, cycle_id, user, lock=True)
-        if group.state_of(user) != MEMBER:
-            raise GroupError(409, f"only the group's members {doing}")
-        self._attended(db, cycle_id, group, user, day)
+        only the group's members may, and not in a cancelled cycle. The learning records it
+        means are told when the meeting has started (`record_learning`)."""
+        row, group = self._visible(db, cycle_id, user, lock=True)
+        self._member_writes(group, user, doing)
+        if row.state == CANCELLED:
+            raise GroupError(409, "the cycle is cancelled: its notes and check-ins are closed")
+        row.records_done = None
         found = db.get(table, (cycle_id, day, user))
         if found is None:
             found = table(cycle_id=cycle_id, day=day, user_id=user)
             db.add(found)
         return found
 
-    def _attended(
-        self, db: Session, cycle_id: str, group: StoredGroup, user: str, day: int
-    ) -> None:
-        """A member's first note or check-in of a day says they took part in it (and, on the
-        last day, in the cycle): told once, before either is stored."""
-        key = (cycle_id, day, user)
-        if db.get(CycleNoteRow, key) is not None or db.get(CheckInRow, key) is not None:
-            return
-        now = datetime.now(UTC)
-        told = LearningEvent("attended_day", user, cycle_id, now, team=group.team, day=day)
-        self._sessions.learned(db, told)
-        if day == CYCLE_DAYS:
-            self._sessions.learned(
-                db, LearningEvent("completed_cycle", user, cycle_id, now, team=group.team)
-            )
-
     def for_user(self, user: str) -> list[StoredCycle]:
         """Every cycle of the groups `user` is a member or the facilitator of, and every cycle
-        they wrote a note or checked in on (also of a group they left since: what they did
-        there is theirs), newest first."""
-        mine = [g for g in self._groups.mine(user) if g.state_of(user) in (MEMBER, FACILITATOR)]
+        they wrote a note or checked in on or brought a situation to (also of a group they left
+        since, or that is gone: what they did there is theirs), newest first."""
+        groups, _ = self._groups.mine(user)
+        mine = [g for g in groups if g.state_of(user) in (MEMBER, FACILITATOR)]
         found = {cycle.id: cycle for cycle in self._of_groups(mine)}
-        with self._sessions.transaction() as db:
-            took_part = (
-                select(CycleNoteRow.cycle_id)
-                .where(CycleNoteRow.user_id == user)
-                .union(select(CheckInRow.cycle_id).where(CheckInRow.user_id == user))
+        with self._sessions.reading() as db:
+            took_part = union(
+                select(CycleNoteRow.cycle_id).where(CycleNoteRow.user_id == user),
+                select(CheckInRow.cycle_id).where(CheckInRow.user_id == user),
+                select(CycleAnswerRow.cycle_id).where(
+                    CycleAnswerRow.user_id == user, CycleAnswerRow.state == BRINGS
+                ),
             )
             rows = db.execute(
                 select(CycleRow, GroupRow)
@@ -297,38 +329,50 @@ class CycleStore:
                 .where(CycleRow.id.in_(took_part), CycleRow.id.not_in(list(found)))
             ).all()
             for row, group_row in rows:
-                found[row.id] = self._load(db, row, _former_group(group_row))
+                found[row.id] = load_cycle(db, row, former_group(group_row))
         return sorted(found.values(), key=lambda c: (c.created_at, c.id), reverse=True)
 
-    def of_group(self, group: StoredGroup) -> list[StoredCycle]:
+    def of_group(self, group: StoredGroup, limit: int | None = None) -> list[StoredCycle]:
         """The group's cycles, newest first (the caller checked who may see the group)."""
-        return self._of_groups([group])
+        return self._of_groups([group], limit)
 
-    def _of_groups(self, groups: list[StoredGroup]) -> list[StoredCycle]:
+    def _of_groups(self, groups: list[StoredGroup], limit: int | None = None) -> list[StoredCycle]:
         by_id = {group.id: group for group in groups}
-        with self._sessions.transaction() as db:
-            rows = db.scalars(
+        with self._sessions.reading() as db:
+            query = (
                 select(CycleRow)
                 .where(CycleRow.group_id.in_(by_id))
                 .order_by(CycleRow.created_at.desc(), CycleRow.id)
-            ).all()
-            return [self._load(db, row, by_id[row.group_id]) for row in rows]
+            )
+            rows = db.scalars(query if limit is None else query.limit(limit)).all()
+            return [load_cycle(db, row, by_id[row.group_id]) for row in rows]
 
-    def all_cycles(self) -> list[tuple[StoredCycle, str | None]]:
-        """Every cycle with its group's team, for counts that name no one (insights)."""
-        with self._sessions.transaction() as db:
+    def count_of_group(self, group_id: str) -> int:
+        with self._sessions.reading() as db:
+            found = db.scalar(
+                select(func.count()).select_from(CycleRow).where(CycleRow.group_id == group_id)
+            )
+            return int(found or 0)
+
+    def all_cycles(self) -> list[StoredCycle]:
+        """Every cycle, for counts that name no one (insights)."""
+        with self._sessions.reading() as db:
             rows = db.execute(select(CycleRow, GroupRow).join(GroupRow)).all()
-            return [(self._load(db, row, _former_group(g)), g.team) for row, g in rows]
+            return [load_cycle(db, row, former_group(g)) for row, g in rows]
 
     def forget(self, user: str) -> int:
-        """Everything of `user` in any cycle: their notes and check-ins, their situation and
-        what the coach made of it in the agendas, and their name as who proposed a cycle. How
-        many notes and check-ins went. Their groups are left separately (`GroupStore.forget`)."""
+        """Everything of `user` in any cycle: their notes and check-ins, their answers and the
+        suggestions they made, their situation and what the coach made of it in the agendas,
+        the learning records told, and their name as who proposed a cycle. How many notes and
+        check-ins went. Their groups are left separately (`GroupStore.forget`)."""
         with self._sessions.transaction() as db:
             gone = [
                 db.execute(delete(table).where(table.user_id == user))
                 for table in (CycleNoteRow, CheckInRow)
             ]
+            db.execute(delete(CycleAnswerRow).where(CycleAnswerRow.user_id == user))
+            db.execute(delete(CycleAnswerRow).where(CycleAnswerRow.suggested_by == user))
+            db.execute(delete(CycleRecordRow).where(CycleRecordRow.user_id == user))
             for row in db.scalars(select(CycleRow)).all():
                 agenda = Agenda.model_validate(row.agenda)
                 if any(member.member == user for member in agenda.members):
@@ -345,41 +389,25 @@ class CycleStore:
     def _visible(
         self, db: Session, cycle_id: str, user: str, *, lock: bool
     ) -> tuple[CycleRow, StoredGroup]:
+        """The cycle's row and its group, read in `db` (one request, one connection), when
+        `user` is a member or the facilitator; with `lock`, the row stays locked until `db`
+        commits (PostgreSQL; a write transaction on SQLite holds the database's lock)."""
         query = select(CycleRow).where(CycleRow.id == cycle_id)
         row = db.scalars(query.with_for_update() if lock else query).first()
-        group = self._groups.get(row.group_id, user) if row is not None else None
+        group = self._groups.visible(db, row.group_id, user) if row is not None else None
         if row is None or group is None or group.state_of(user) not in (MEMBER, FACILITATOR):
             raise GroupError(404, f"you have no cycle {cycle_id}")
         return row, group
 
     @staticmethod
-    def _load(db: Session, row: CycleRow, group: StoredGroup) -> StoredCycle:
-        notes = db.scalars(
-            select(CycleNoteRow)
-            .where(CycleNoteRow.cycle_id == row.id)
-            .order_by(CycleNoteRow.day, CycleNoteRow.user_id)
+    def _lock_group(db: Session, group_id: str) -> None:
+        db.scalars(select(GroupRow.id).where(GroupRow.id == group_id).with_for_update()).first()
+
+    @staticmethod
+    def _open_cycles(db: Session, group_id: str, now: datetime) -> int:
+        rows = db.scalars(
+            select(CycleRow.meetings).where(
+                CycleRow.group_id == group_id, CycleRow.state == PLANNED
+            )
         ).all()
-        return StoredCycle(
-            id=row.id,
-            group=group,
-            proposed_by=row.proposed_by,
-            created_at=row.created_at.replace(tzinfo=row.created_at.tzinfo or UTC),
-            start=row.start,
-            time=row.time,
-            time_zone=row.time_zone,
-            place=row.place,
-            holidays=[date.fromisoformat(day) for day in row.holidays],
-            meetings=_meetings(row.meetings, row.time_zone),
-            agenda=Agenda.model_validate(row.agenda),
-            state=row.state,
-            sequence=row.sequence,
-            notes=[Note(n.day, n.user_id, n.did, n.noticed) for n in notes],
-            check_ins=[
-                CheckIn(c.day, c.user_id, c.energy, c.word, c.shared)
-                for c in db.scalars(
-                    select(CheckInRow)
-                    .where(CheckInRow.cycle_id == row.id)
-                    .order_by(CheckInRow.day, CheckInRow.user_id)
-                ).all()
-            ],
-        )
+        return sum(datetime.fromisoformat(meetings[-1][1]) > now for meetings in rows)

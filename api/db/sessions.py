@@ -55,9 +55,15 @@ def session_row(user_id: str, result: CoachingResult, at: datetime | None = None
     )
 
 
+# An execution option of the read-only transactions (`SessionStore.reading`).
+_READ_ONLY = "coach_read_only"
+
+
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     """WAL lets readers work while a session is written; a writer waits for another (up to
-    10 s) instead of failing with "database is locked" under concurrent requests."""
+    10 s) instead of failing with "database is locked" under concurrent requests. The driver's
+    own transaction handling is off: `_sqlite_begin` says when a transaction begins."""
+    connection.isolation_level = None
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
@@ -67,13 +73,25 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Connection) -> None:
+    """A transaction that may write takes SQLite's write lock when it begins (BEGIN IMMEDIATE),
+    so what it checks stays true until it commits: SQLite ignores `SELECT ... FOR UPDATE`, and
+    the driver's own BEGIN came only before the first write, after the checks (two invitations
+    at once took a group over its cap; accept against the last member leaving failed with
+    StaleDataError). A read-only transaction reads one snapshot and locks nothing."""
+    read_only = connection.get_execution_options().get(_READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
 @dataclass(frozen=True)
 class InsightRow:
-    """A stored result as insights see it: no user, only whether they share their situations."""
+    """A stored result as insights see it: whether its user shares their situations, and who
+    they are only so that a theme counts people (insights never show it)."""
 
     result: CoachingResult
     helpful: bool | None
     shared: bool
+    user: str
 
 
 def plain_text(value: str) -> str:
@@ -109,6 +127,7 @@ class SessionStore:
         sqlite_file = _sqlite_file(self.engine)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
         if sqlite_file is not None:
             _private_file(sqlite_file)
             lock = sqlite_file.with_name(sqlite_file.name + ".lock")
@@ -121,6 +140,9 @@ class SessionStore:
                     connection.execute(text(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})"))
                 _create_schema(connection)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
+        )
         self.listeners: list[Listener] = []  # told of each learning event (`api.db.learning`)
         self.purge_expired()
 
@@ -129,8 +151,26 @@ class SessionStore:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
+        """A transaction that may write: on SQLite it holds the write lock from its start, on
+        PostgreSQL rows are locked where it selects them `FOR UPDATE`. One request uses one at
+        a time: a store called inside another's transaction takes its session (`db`), so a
+        request never holds two of the pool's connections (40 concurrent check-ins exhausted
+        the pool when each opened a second one)."""
         with self._sessions.begin() as db:
             yield db
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads: one snapshot, no lock, so reads never queue behind
+        writes on SQLite."""
+        with self._readers.begin() as db:
+            yield db
+
+    def lock_user(self, db: Session, user: str) -> None:
+        """Hold `user`'s lock until `db` commits, for a check of what they have against a cap
+        (SQLite: the transaction holds the write lock already)."""
+        if self.engine.dialect.name == "postgresql":
+            db.execute(text("SELECT pg_advisory_xact_lock(hashtext(:user))"), {"user": user})
 
     def learned(self, db: Session, event: LearningEvent) -> None:
         """Tell the listeners of `event`, inside the transaction `db` that stores it."""
@@ -138,7 +178,7 @@ class SessionStore:
             listener(db, event)
 
     def ping(self) -> None:
-        with self.engine.connect() as connection:
+        with self.engine.execution_options(**{_READ_ONLY: True}).connect() as connection:
             connection.execute(text("SELECT 1"))
 
     def add(
@@ -182,7 +222,7 @@ class SessionStore:
         return int(getattr(gone, "rowcount", 0) or 0)
 
     def list_for(self, user_id: str, limit: int, offset: int) -> tuple[list[StoredSession], int]:
-        with self.transaction() as db:
+        with self.reading() as db:
             total = db.scalar(
                 select(func.count()).select_from(SessionRow).where(SessionRow.user_id == user_id)
             )
@@ -197,7 +237,7 @@ class SessionStore:
 
     def all_for(self, user_id: str) -> list[StoredSession]:
         """Every session of `user_id`, newest first (what an export of their data holds)."""
-        with self.transaction() as db:
+        with self.reading() as db:
             rows = db.scalars(
                 select(SessionRow)
                 .where(SessionRow.user_id == user_id)
@@ -207,7 +247,7 @@ class SessionStore:
 
     def get(self, session_id: str, user_id: str) -> StoredSession | None:
         """The session when it belongs to `user_id`; None otherwise (someone else's = unknown)."""
-        with self.transaction() as db:
+        with self.reading() as db:
             row = db.get(SessionRow, session_id)
             return _stored(row) if row is not None and row.user_id == user_id else None
 
@@ -242,15 +282,20 @@ class SessionStore:
     def insight_rows(self) -> list[InsightRow]:
         """Every stored result, newest first, with its feedback and whether its user shares
         their situations now (a withdrawn consent hides the earlier ones too)."""
-        with self.transaction() as db:
+        with self.reading() as db:
             rows = db.execute(
-                select(SessionRow.result_json, SessionRow.helpful, UserSettingsRow.share_situations)
+                select(
+                    SessionRow.result_json,
+                    SessionRow.helpful,
+                    UserSettingsRow.share_situations,
+                    SessionRow.user_id,
+                )
                 .outerjoin(UserSettingsRow, UserSettingsRow.user_id == SessionRow.user_id)
                 .order_by(SessionRow.created_at.desc(), SessionRow.id)
             ).all()
             return [
-                InsightRow(CoachingResult.model_validate_json(data), helpful, bool(shared))
-                for data, helpful, shared in rows
+                InsightRow(CoachingResult.model_validate_json(data), helpful, bool(shared), user)
+                for data, helpful, shared, user in rows
             ]
 
 

@@ -1,153 +1,53 @@
 """Vital week cycles of a learning group: four meetings on four consecutive working days, with
-an agenda built by the coach from each member's work situation; a calendar file to import;
-each member's notes per day, which the group's members and facilitator all see. Only the
-group's members and facilitator see a cycle (to anyone else it does not exist).
+an agenda built by the coach from the work situation each member brings themselves; a calendar
+file to import; each member's notes per day, which the group's members and facilitator all
+see. Only the group's members and facilitator see a cycle (to anyone else it does not exist);
+only members write, each in their own name.
 
 Handlers are plain functions: FastAPI runs them in its threadpool (database and coach)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time
-from typing import Annotated, Literal, TypeVar
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, StrictBool, model_validator
 
+from api.cycle_schemas import (
+    CheckInRequest,
+    CycleOut,
+    CycleRequest,
+    MoveRequest,
+    NoteRequest,
+    YourSituation,
+)
 from api.db import StoredSession
-from api.db.cycles import CANCELLED, ENERGY, MAX_NOTE, MAX_PLACE, MAX_WORD, CyclePlan, StoredCycle
-from api.db.groups import FACILITATOR, MAX_GROUP_SIZE, MEMBER, GroupError, StoredGroup
+from api.db.groups import MEMBER, GroupError
+from api.db.stored_cycles import (
+    CANCELLED,
+    Brought,
+    CyclePlan,
+)
 from api.deps import ApiServices, CoachCaller, Professional, Svc
 from api.openapi import errors
 from api.problems import Problem
 from api.routes.drafts import record_lesson_from
-from api.routes.groups import UserId, visible_group
-from api.schemas import DraftOut, Input, IsoDay, LessonRequest, WholeNumber
-from coach.cycles.agenda import AgendaDay, MemberSituation, agenda_from_results, agenda_text
+from api.routes.groups import visible_group
+from api.schemas import DraftOut, LessonRequest
+from coach.cycles.agenda import agenda_text
 from coach.cycles.calendar import cycle_calendar
 from coach.cycles.planning import CYCLE_DAYS, CyclePlanningError, Meeting, plan_cycle
-from coach.result import MAX_SITUATION_CHARS
 from coach.vocabulary import Language
 
 router = APIRouter(tags=["cycles"])
 T = TypeVar("T")
 
 DayNumber = Annotated[int, Path(ge=1, le=CYCLE_DAYS)]
-
-
-class SituationIn(Input):
-    """One member's situation: its text, or (for your own entry) one of your coaching sessions,
-    whose situation and answer the cycle then works on."""
-
-    member: UserId  # an accepted member of the group
-    situation: str | None = Field(None, min_length=1, max_length=MAX_SITUATION_CHARS)
-    session_id: str | None = Field(None, pattern=r"^[0-9a-f]{32}$")
-
-    @model_validator(mode="after")
-    def _one_of_the_two(self) -> SituationIn:
-        if (self.situation is None) == (self.session_id is None):
-            raise ValueError("give either `situation` (its text) or `session_id`, not both")
-        return self
-
-
-class CycleRequest(Input):
-    start: IsoDay  # the first meeting is on this day, or the next working day
-    time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # HH:MM, local time
-    place: str | None = Field(None, min_length=1, max_length=MAX_PLACE)
-    holidays: list[IsoDay] = Field(default_factory=list, max_length=60)
-    situations: list[SituationIn] = Field(min_length=1, max_length=MAX_GROUP_SIZE)
-
-
-class MoveRequest(Input):
-    start: IsoDay
-
-
-class NoteRequest(Input):
-    did: str = Field(max_length=MAX_NOTE)
-    noticed: str = Field(max_length=MAX_NOTE)
-
-
-class CheckInRequest(Input):
-    """How you start the day: your energy from 1 (empty) to 5 (full), and a word if you like.
-    Only you see it, unless you share it with the group."""
-
-    energy: WholeNumber = Field(ge=ENERGY[0], le=ENERGY[1])
-    word: str | None = Field(None, min_length=1, max_length=MAX_WORD)
-    shared: StrictBool = False
-
-
-class CheckInOut(BaseModel):
-    member: str
-    energy: int
-    word: str | None
-    shared: bool
-
-
-class NoteOut(BaseModel):
-    member: str
-    did: str
-    noticed: str
-
-
-class DayOut(BaseModel):
-    day: int
-    date: date
-    start: datetime
-    end: datetime
-    agenda: AgendaDay
-    notes: list[NoteOut]  # every member's notes for the day, for the members and facilitator
-    check_ins: list[CheckInOut]  # yours, and the ones others shared
-
-
-class CycleOut(BaseModel):
-    id: str
-    group_id: str
-    group_name: str
-    my_state: Literal["member", "facilitator"]  # a facilitator reads along, writes nothing
-    state: Literal["planned", "cancelled"]
-    completed: bool  # not cancelled, and the last meeting has ended
-    sequence: int  # bumped on each move and on cancelling: the calendar file's SEQUENCE
-    time: str
-    time_zone: str
-    place: str | None
-    holidays: list[date]
-    # The coaching session of your situation in this cycle (null when you bring none): your
-    # lesson (`POST /v1/cycles/{id}/lesson`) and its preview start from it.
-    your_session_id: str | None
-    days: list[DayOut]
-
-    @classmethod
-    def of(cls, cycle: StoredCycle, user: str) -> CycleOut:
-        seen = cycle.check_ins_seen_by(user)
-        return cls.model_validate(
-            {
-                "id": cycle.id,
-                "group_id": cycle.group.id,
-                "group_name": cycle.group.name,
-                "my_state": cycle.group.state_of(user),
-                "state": cycle.state,
-                "completed": cycle.completed,
-                "sequence": cycle.sequence,
-                "time": cycle.time,
-                "time_zone": cycle.time_zone,
-                "place": cycle.place,
-                "holidays": cycle.holidays,
-                "your_session_id": cycle.session_of(user),
-                "days": [
-                    {
-                        "day": meeting.day,
-                        "date": meeting.start.date(),
-                        "start": meeting.start,
-                        "end": meeting.end,
-                        "agenda": day,
-                        "notes": [vars(n) for n in cycle.notes if n.day == meeting.day],
-                        "check_ins": [vars(c) for c in seen if c.day == meeting.day],
-                    }
-                    for meeting, day in zip(cycle.meetings, cycle.agenda.days, strict=True)
-                ],
-            }
-        )
+# How far ahead a cycle may start: its calendar file stays far within year 9999 (a cycle from
+# 9999-12-27 ran into year 10000 and answered 500).
+MAX_DAYS_AHEAD = 36_500
 
 
 def _checked(change: Callable[[], T]) -> T:
@@ -160,6 +60,9 @@ def _checked(change: Callable[[], T]) -> T:
 def _planned(
     start: date, at: str, holidays: list[date], zone: str, field: str = "start"
 ) -> tuple[Meeting, ...]:
+    if start > date.today() + timedelta(days=MAX_DAYS_AHEAD):
+        detail = f"a cycle starts within {MAX_DAYS_AHEAD} days from today, not on {start}"
+        raise Problem(422, detail, errors=[{"field": field, "message": detail}])
     try:
         return plan_cycle(start, time.fromisoformat(at), time_zone_name=zone, holidays=holidays)
     except CyclePlanningError as error:
@@ -176,64 +79,80 @@ def _planned(
     responses=errors(409, 429),
 )
 def propose_cycle(group_id: str, body: CycleRequest, who: CoachCaller, svc: Svc) -> CycleOut:
-    """Plan a cycle for the group, with the agenda built from each member's situation. A
-    situation given as text is coached and stored as a session in that member's name (their
-    lesson and portfolio start from it); you may bring one of your own sessions instead."""
+    """Propose a cycle to the group (members only). You may bring your own situation now (text,
+    coached and stored as your session, or one of your sessions) and suggest one to colleagues;
+    each member brings their own (`PUT /v1/cycles/{id}/situation`), and the agenda is built
+    once everyone answered, or at `agenda_at` with what was given by then."""
     group = visible_group(svc, group_id, who.user)
-    if group.state_of(who.user) not in (MEMBER, FACILITATOR):
-        raise Problem(409, "accept your invitation first: only members propose a cycle")
-    _check_situations(group, body.situations)
     holidays = sorted(set(body.holidays))
     meetings = _planned(body.start, body.time, holidays, svc.cycles.time_zone)
-    members, results, new = [], [], {}
-    for number, given in enumerate(body.situations):
-        if given.session_id is not None:
-            stored = _own_session(svc, who.user, given, f"situations[{number}].session_id")
-            result, session_id = stored.result, stored.id
-        else:
-            result, session_id = svc.coach.ask(str(given.situation)), None
-            new[given.member] = result
-        members.append(
-            MemberSituation(member=given.member, situation=result.situation, session_id=session_id)
-        )
-        results.append(result)
-    agenda = agenda_from_results(svc.coach.didactics, members, results)
+    agenda_at = _agenda_time(body.agenda_at, meetings[0].start)
+    suggestions: dict[str, str] = {}
+    for number, given in enumerate(body.suggestions):
+        field = f"suggestions[{number}].member"
+        if given.member == who.user or group.state_of(given.member) != MEMBER:
+            detail = f"{given.member} is not another accepted member of the group"
+            raise Problem(409, detail, errors=[{"field": field, "message": detail}])
+        if given.member in suggestions:
+            detail = f"one suggestion for {given.member}, named twice"
+            raise Problem(422, detail, errors=[{"field": field, "message": detail}])
+        suggestions[given.member] = given.situation
+    brought = _brought(svc, who.user, body.situation, body.session_id)
     plan = CyclePlan(body.start, body.time, body.place, holidays, meetings)
-    return CycleOut.of(svc.cycles.create(group, who.user, plan, agenda, new), who.user)
+    cycle = _checked(
+        lambda: svc.cycles.create(group_id, who.user, plan, agenda_at, brought, suggestions)
+    )
+    return CycleOut.of(cycle, who.user)
 
 
-def _check_situations(group: StoredGroup, situations: list[SituationIn]) -> None:
-    """Each situation is an accepted member's, and each member brings one."""
-    seen: set[str] = set()
-    for number, given in enumerate(situations):
-        field = f"situations[{number}].member"
-        if group.state_of(given.member) != MEMBER:
-            raise Problem(  # 409: the request is well formed, the group's state refuses it
-                409,
-                f"{given.member} is not an accepted member of the group",
-                errors=[{"field": field, "message": "not an accepted member of the group"}],
-            )
-        if given.member in seen:
-            raise Problem(
-                422,
-                f"{given.member} brings one situation, named twice",
-                errors=[{"field": field, "message": "named twice"}],
-            )
-        seen.add(given.member)
+def _agenda_time(wanted: datetime | None, first_meeting: datetime) -> datetime | None:
+    """When the agenda is built at the latest: as asked, but not after the first meeting (for
+    a cycle planned in the past: once everyone answered, or when the proposer builds it)."""
+    if wanted is None:
+        return first_meeting if first_meeting > datetime.now(UTC) else None
+    if wanted.tzinfo is None:
+        detail = "give `agenda_at` with its time zone (for example 2026-12-14T09:00:00+01:00)"
+        raise Problem(422, detail, errors=[{"field": "agenda_at", "message": detail}])
+    if wanted <= datetime.now(UTC):
+        detail = "`agenda_at` must lie ahead: the members need time to answer"
+        raise Problem(422, detail, errors=[{"field": "agenda_at", "message": detail}])
+    return min(wanted, first_meeting)
 
 
-def _own_session(svc: ApiServices, user: str, given: SituationIn, field: str) -> StoredSession:
-    """The session `user` brings for their own entry; 422 naming the field otherwise (someone
-    else's sessions are theirs: give that member's situation as text)."""
-    stored = svc.sessions.get(str(given.session_id), user) if given.member == user else None
+def _brought(
+    svc: ApiServices, user: str, situation: str | None, session_id: str | None
+) -> Brought | None:
+    """What `user` brings: their text coached now, or one of their own sessions (422 naming
+    the field when it is not theirs); None when they give neither."""
+    if situation is not None:
+        return Brought(result=svc.coach.ask(situation))
+    if session_id is None:
+        return None
+    stored: StoredSession | None = svc.sessions.get(session_id, user)
     if stored is None:
-        detail = (
-            f"{given.session_id} is not one of your sessions"
-            if given.member == user
-            else f"only {given.member} can bring one of their sessions; give the situation's text"
-        )
-        raise Problem(422, detail, errors=[{"field": field, "message": detail}])
-    return stored
+        detail = f"{session_id} is not one of your sessions"
+        raise Problem(422, detail, errors=[{"field": "session_id", "message": detail}])
+    return Brought(session_id=stored.id)
+
+
+@router.put(
+    "/v1/cycles/{cycle_id}/situation",
+    response_model=CycleOut,
+    responses=errors(409, 429),
+)
+def bring_situation(cycle_id: str, body: YourSituation, who: CoachCaller, svc: Svc) -> CycleOut:
+    """What you bring to the proposed cycle (replacing your earlier answer), until its agenda
+    is built: a situation as text (coached, stored as your session), one of your sessions, or
+    none. A suggestion made to you is yours to bring as it is, edit, or leave."""
+    _checked(lambda: svc.cycles.get(cycle_id, who.user))  # 404 before the coach is asked
+    brought = None if body.none else _brought(svc, who.user, body.situation, body.session_id)
+    return CycleOut.of(_checked(lambda: svc.cycles.answer(cycle_id, who.user, brought)), who.user)
+
+
+@router.post("/v1/cycles/{cycle_id}/agenda", response_model=CycleOut, responses=errors(409))
+def build_agenda(cycle_id: str, who: Professional, svc: Svc) -> CycleOut:
+    """Build the agenda now, with the situations given so far (who proposed the cycle)."""
+    return CycleOut.of(_checked(lambda: svc.cycles.build_now(cycle_id, who.user)), who.user)
 
 
 @router.get("/v1/cycles/{cycle_id}", response_model=CycleOut)

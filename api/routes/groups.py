@@ -12,15 +12,14 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Literal, TypeVar
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from api.db.group_tables import MAX_GROUP_NAME, MAX_TEAM
 from api.db.groups import (
     FACILITATOR,
-    MAX_GROUP_NAME,
     MAX_GROUP_SIZE,
-    MAX_TEAM,
     MEMBER,
     GroupError,
     StoredGroup,
@@ -38,24 +37,28 @@ UserId = Annotated[
     str, Field(min_length=1, max_length=MAX_USER_CHARS, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
 T = TypeVar("T")
+GROUP_CYCLES = 20  # the cycles a group's answer lists
 
 
 class GroupRequest(Input):
     name: str = Field(min_length=1, max_length=MAX_GROUP_NAME)
     # the colleagues to invite: the group has 2 to 8 members, counting its creator
     members: list[UserId] = Field(min_length=1, max_length=MAX_GROUP_SIZE - 1)
-    facilitator: UserId | None = None  # an experienced colleague, expert or L&D; sees the group
+    # an experienced colleague, expert or L&D, invited to read along (once they accept)
+    facilitator: UserId | None = None
     # the team the group works in: L&D's insights count cycles by team, never by name
     team: str | None = Field(None, min_length=1, max_length=MAX_TEAM)
 
 
 class InviteRequest(Input):
     user: UserId
+    # as a member (counts towards the 8), or as the group's one facilitator, who reads along
+    role: Literal["member", "facilitator"] = "member"
 
 
 class PersonOut(BaseModel):
     user: str
-    state: Literal["member", "invited"]
+    state: Literal["member", "invited", "invited_facilitator"]
 
 
 class CycleSummary(BaseModel):
@@ -73,15 +76,17 @@ class GroupOut(BaseModel):
     name: str
     team: str | None
     created_at: datetime
-    facilitator: str | None
+    facilitator: str | None  # once they accepted; an open invitation is in `members`
     members: list[PersonOut]
-    my_state: Literal["member", "invited", "facilitator"]
-    cycles: list[CycleSummary]  # newest first; empty for an invitee, who sees no plans yet
+    my_state: Literal["member", "invited", "facilitator", "invited_facilitator"]
+    # the newest GROUP_CYCLES, newest first; empty for an invitee, who sees no plans yet
+    cycles: list[CycleSummary]
+    cycles_total: int
 
     @classmethod
     def of(cls, group: StoredGroup, user: str, svc: ApiServices) -> GroupOut:
         joined = group.state_of(user) in (MEMBER, FACILITATOR)
-        cycles = svc.cycles.of_group(group) if joined else []
+        cycles = svc.cycles.of_group(group, GROUP_CYCLES) if joined else []
         return cls.model_validate(
             {
                 "id": group.id,
@@ -91,6 +96,7 @@ class GroupOut(BaseModel):
                 "facilitator": group.facilitator,
                 "members": [{"user": p.user, "state": p.state} for p in group.people],
                 "my_state": group.state_of(user),
+                "cycles_total": svc.cycles.count_of_group(group.id) if joined else 0,
                 "cycles": [
                     {
                         "id": cycle.id,
@@ -107,6 +113,9 @@ class GroupOut(BaseModel):
 
 class GroupList(BaseModel):
     items: list[GroupOut]
+    total: int  # how many groups you are one of the people of
+    limit: int
+    offset: int
 
 
 class GroupStats(BaseModel):
@@ -133,15 +142,27 @@ def create_group(body: GroupRequest, who: Professional, svc: Svc) -> GroupOut:
         raise Problem(
             409, "the facilitator cannot also be a member: name someone else or leave it out"
         )
-    group = svc.groups.create(who.user, body.name, invitees, body.facilitator, body.team)
+    group = _checked(
+        lambda: svc.groups.create(who.user, body.name, invitees, body.facilitator, body.team)
+    )
     return GroupOut.of(group, who.user, svc)
 
 
 @router.get("/v1/groups", response_model=GroupList)
-def my_groups(who: Professional, svc: Svc) -> GroupList:
-    """The groups you are a member of, invited to or facilitate, newest first."""
+def my_groups(
+    who: Professional,
+    svc: Svc,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+) -> GroupList:
+    """The groups you are a member of, invited to or facilitate, newest first, a page at a
+    time."""
+    groups, total = svc.groups.mine(who.user, limit, offset)
     return GroupList(
-        items=[GroupOut.of(group, who.user, svc) for group in svc.groups.mine(who.user)]
+        items=[GroupOut.of(group, who.user, svc) for group in groups],
+        total=total,
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -161,8 +182,13 @@ def get_group(group_id: str, who: Professional, svc: Svc) -> GroupOut:
 
 @router.post("/v1/groups/{group_id}/members", response_model=GroupOut, responses=errors(409))
 def invite(group_id: str, body: InviteRequest, who: Professional, svc: Svc) -> GroupOut:
-    """Invite a colleague (members only; a group has at most 8, counting invitations)."""
-    group = _checked(lambda: svc.groups.invite(group_id, who.user, body.user))
+    """Invite a colleague (members only; a group has at most 8, counting invitations), or
+    invite the group's facilitator (`role: facilitator`; at most one), who reads along once
+    they accept."""
+    facilitator = body.role == FACILITATOR
+    group = _checked(
+        lambda: svc.groups.invite(group_id, who.user, body.user, facilitator=facilitator)
+    )
     return GroupOut.of(group, who.user, svc)
 
 

@@ -8,17 +8,19 @@ they talk to the database and read the corpus."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, StrictBool
 
 from api.db import DraftStore, Outbox, UserSettings, UserStore
-from api.db.cycles import StoredCycle
+from api.db.stored_cycles import StoredCycle
 from api.deps import Anyone, Professional, Svc
 from api.routes.drafts import drafts_out
 from api.routes.sessions import own_session
 from api.schemas import DraftOut, LessonRequest, SessionOut
+from api.xapi.statements import without_situation
 from coach.errors import CorpusError
 from coach.ingest.corpus import parse_document_text
 from coach.ingest.curation import folder_for, render
@@ -30,7 +32,8 @@ router = APIRouter(prefix="/v1", tags=["your data"])
 
 class PrivacySettings(BaseModel):
     """`share_situations` (off by default): L&D's insights may show the text of your situations
-    that the corpus had nothing on, never with your name (counts and themes come from every
+    that the corpus had nothing on, never with your name, and count your words in their themes
+    (a word becomes a theme only when several people who share used it; counts come from every
     session either way), and your learning records may carry a situation's text.
     `learning_records` (on by default): what you do with the coach is recorded in the
     organisation's Learning Record Store, when it has one (under an opaque id, not your name)."""
@@ -48,7 +51,7 @@ class PrivacyChange(BaseModel):
 
 class LessonPreview(BaseModel):
     """The lesson document exactly as the same request to `POST /v1/sessions/{id}/lesson`
-    writes it (its id gets a random suffix then). `owner` null: an anonymous colleague."""
+    writes it (with an id of its own then, random). `owner` null: an anonymous colleague."""
 
     title: str
     owner: str | None
@@ -84,6 +87,16 @@ class MyCycle(BaseModel):
     days: list[MyCycleDay]
 
 
+class MyLearningRecord(BaseModel):
+    """A learning record (xAPI statement) of yours as the service keeps it: delivered to the
+    organisation's Learning Record Store (which keeps its own copy) or still waiting."""
+
+    id: str
+    created_at: str
+    delivered_at: str | None  # null: not sent yet
+    statement: dict[str, Any]
+
+
 class MyData(BaseModel):
     """Everything the service stores about you."""
 
@@ -95,6 +108,7 @@ class MyData(BaseModel):
     drafts: list[DraftOut]  # each with its document while the file is in the corpus
     groups: list[MyGroup]  # the learning groups you are one of the people of
     cycles: list[MyCycle]  # their vital week cycles, with what is yours in each
+    learning_records: list[MyLearningRecord]  # sent to the LRS, or waiting to be
 
 
 class Deleted(BaseModel):
@@ -102,7 +116,7 @@ class Deleted(BaseModel):
     drafts: int
     settings: int
     groups_left: int  # a group left without members is gone, with its cycles
-    learning_records: int  # records not yet delivered to the LRS (delivered ones are its own)
+    learning_records: int  # the service's copies; the LRS keeps what it was sent
     cycle_entries: int  # your notes and check-ins
     documents_withdrawn: int  # unpublished lessons removed from the corpus
 
@@ -121,16 +135,20 @@ def get_settings(who: Anyone, svc: Svc) -> PrivacySettings:
 
 @router.put("/me/settings", response_model=PrivacySettings)
 def put_settings(body: PrivacyChange, who: Anyone, svc: Svc) -> PrivacySettings:
-    """Turn sharing on or off (it applies to your earlier sessions too), and learning records
-    (from now on: records already delivered are the LRS's; waiting ones are still sent). A
-    setting you leave out stays as it is."""
+    """Turn sharing on or off (it applies to your earlier sessions too: turned off, learning
+    records not sent yet lose your situations' text), and learning records (from now on:
+    records already delivered are the LRS's; waiting ones are still sent). A setting you leave
+    out stays as it is."""
     users = UserStore(svc.sessions)
     now = users.settings(who.user)
     chosen = UserSettings(
         share_situations=_given(body.share_situations, now.share_situations),
         learning_records=_given(body.learning_records, now.learning_records),
     )
-    return _settings(users.update(who.user, chosen))
+    saved = users.update(who.user, chosen)
+    if not saved.share_situations:  # also when it was off: a retry finishes what one began
+        Outbox(svc.sessions).rewrite_waiting(who.user, without_situation)
+    return _settings(saved)
 
 
 def _given(value: bool | None, current: bool) -> bool:
@@ -140,7 +158,8 @@ def _given(value: bool | None, current: bool) -> bool:
 @router.get("/me/export", response_model=MyData)
 def export(who: Anyone, svc: Svc) -> JSONResponse:
     """Everything stored about you, as a JSON file: your settings, your sessions with their
-    feedback, and the lessons you recorded (with their text)."""
+    feedback, the lessons you recorded (with their text), your groups and cycles, and your
+    learning records (delivered to the LRS or waiting)."""
     data = MyData(
         user=who.user,
         role=who.role,
@@ -150,9 +169,18 @@ def export(who: Anyone, svc: Svc) -> JSONResponse:
         drafts=drafts_out(DraftStore(svc.sessions).list_for_user(who.user), svc),
         groups=[
             MyGroup(id=g.id, name=g.name, team=g.team, my_state=str(g.state_of(who.user)))
-            for g in svc.groups.mine(who.user)
+            for g in svc.groups.mine(who.user)[0]
         ],
         cycles=[_my_cycle(cycle, who.user) for cycle in svc.cycles.for_user(who.user)],
+        learning_records=[
+            MyLearningRecord(
+                id=kept.id,
+                created_at=kept.created_at.isoformat(),
+                delivered_at=kept.delivered_at.isoformat() if kept.delivered_at else None,
+                statement=kept.statement,
+            )
+            for kept in Outbox(svc.sessions).kept_for(who.user)
+        ],
     )
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     return JSONResponse(
@@ -168,7 +196,9 @@ def export(who: Anyone, svc: Svc) -> JSONResponse:
 def delete_everything(who: Anyone, svc: Svc) -> Deleted:
     """Delete all your data, for good: sessions and feedback, settings, your draft records,
     the files of your lessons that were never published (pending or rejected), your place in
-    learning groups and your situation, notes and check-ins in their cycles. A lesson a
+    learning groups and your situation, notes and check-ins in their cycles, and the
+    service's copies of your learning records (the LRS keeps the ones it was sent; the
+    organisation voids those there). A lesson a
     curator approved belongs to the organisation's corpus now and stays, under the name you
     chose for it; nothing links it to you any more."""
     drafts = DraftStore(svc.sessions).list_for_user(who.user)

@@ -12,6 +12,8 @@ Object.assign(TEXT.nl, {
   "groups.team": "Team: {team}", "groups.facilitator": "Begeleider: {user}", "groups.you": "{user} (jij)",
   "groups.mystate": "Jij: {state}", "groups.members": "Leden",
   "state.member": "lid", "state.invited": "uitgenodigd", "state.facilitator": "begeleider",
+  "state.invited_facilitator": "uitgenodigd als begeleider",
+  "groups.asFacilitator": "Als begeleider uitnodigen (leest mee, brengt geen situatie in)",
   "groups.accept": "Uitnodiging aannemen", "groups.decline": "Uitnodiging afslaan",
   "groups.accepted": "Je bent nu lid van {name}.", "groups.declined": "Je hebt de uitnodiging afgeslagen.",
   "groups.leave": "Groep verlaten", "groups.leaveConfirm": "De groep ‘{name}’ verlaten?",
@@ -36,12 +38,23 @@ Object.assign(TEXT.nl, {
   "plan.time": "Tijd", "plan.place": "Plaats (optioneel)", "plan.holidays": "Vrije dagen (optioneel)",
   "plan.holidaysHint": "Data zoals 2026-04-06, gescheiden door komma's: die dagen worden overgeslagen.",
   "plan.badHoliday": "Dit is geen datum (JJJJ-MM-DD): {value}",
-  "plan.situations": "Ieders situatie", "plan.situationsHint": "Laat een situatie leeg als die collega er deze week geen inbrengt.",
-  "plan.situationOf": "Situatie van {user}", "plan.yours": "Jouw situatie",
+  "plan.situations": "Situaties", "plan.situationsHint": "Ieder brengt zelf een situatie in. Je kunt je eigen situatie nu al geven, en collega's iets voorstellen: alleen zij zien je voorstel, en het wordt pas van hen als zij het inbrengen.",
+  "plan.situationOf": "Voorstel voor {user} (optioneel)", "plan.yours": "Jouw situatie (optioneel)",
   "plan.session": "Jouw situatie uit een eerdere sessie", "plan.newSituation": "Geen: ik typ een nieuwe situatie",
-  "plan.submit": "Week plannen", "plan.busy": "De coach stelt de agenda op…",
-  "plan.needSituation": "Geef ten minste één situatie.", "plan.needStart": "Kies de eerste dag.",
-  "plan.needTime": "Kies een tijd.", "plan.planned": "De week is gepland.",
+  "plan.submit": "Week voorstellen", "plan.busy": "De coach bekijkt je situatie…",
+  "plan.needStart": "Kies de eerste dag.",
+  "plan.needTime": "Kies een tijd.", "plan.planned": "De week is voorgesteld. Je collega's brengen nu hun eigen situatie in.",
+  "bring.title": "Situaties voor deze week",
+  "bring.waiting": "De agenda wordt opgesteld zodra iedereen heeft geantwoord, of uiterlijk {when}.",
+  "bring.waitingNoTime": "De agenda wordt opgesteld zodra iedereen heeft geantwoord.",
+  "bring.answered": "Geantwoord: {names}.", "bring.nobody": "Nog niemand heeft geantwoord.",
+  "bring.yours": "Jouw situatie", "bring.suggested": "{by} stelde deze situatie voor je voor. Pas haar aan of vervang haar: alleen wat jij inbrengt, komt op je naam.",
+  "bring.now": "Jij brengt in: ", "bring.none": "Jij brengt deze week niets in.",
+  "bring.submit": "Situatie inbrengen", "bring.skip": "Ik breng deze week niets in",
+  "bring.busy": "De coach bekijkt je situatie…", "bring.need": "Beschrijf je situatie, of kies een eerdere sessie.",
+  "bring.done": "Je situatie is ingebracht.", "bring.skipped": "Genoteerd: je brengt deze week niets in.",
+  "bring.build": "Agenda nu opstellen", "bring.built": "De agenda is opgesteld met de situaties die er nu zijn.",
+  "bring.buildHint": "Je stelde deze week voor: je kunt de agenda ook nu al opstellen, met wat er is ingebracht.",
   "cycle.title": "Vitale week: {name}", "cycle.place": "Plaats: {place}", "cycle.zone": "Tijdzone: {zone}",
   "cycle.cancelledNotice": "Deze week is geannuleerd. Het plan en de aantekeningen blijven bewaard.",
   "cycle.completedNotice": "Deze week is afgerond.",
@@ -74,6 +87,8 @@ Object.assign(TEXT.en, {
   "groups.team": "Team: {team}", "groups.facilitator": "Facilitator: {user}", "groups.you": "{user} (you)",
   "groups.mystate": "You: {state}", "groups.members": "Members",
   "state.member": "member", "state.invited": "invited", "state.facilitator": "facilitator",
+  "state.invited_facilitator": "invited as facilitator",
+  "groups.asFacilitator": "Invite as facilitator (reads along, brings no situation)",
   "groups.accept": "Accept invitation", "groups.decline": "Decline invitation",
   "groups.accepted": "You are now a member of {name}.", "groups.declined": "You declined the invitation.",
   "groups.leave": "Leave group", "groups.leaveConfirm": "Leave the group ‘{name}’?",
@@ -98,12 +113,23 @@ Object.assign(TEXT.en, {
   "plan.time": "Time", "plan.place": "Place (optional)", "plan.holidays": "Holidays (optional)",
   "plan.holidaysHint": "Dates such as 2026-04-06, separated by commas: those days are skipped.",
   "plan.badHoliday": "This is not a date (YYYY-MM-DD): {value}",
-  "plan.situations": "Everyone's situation", "plan.situationsHint": "Leave a situation empty when that colleague brings none this week.",
-  "plan.situationOf": "Situation of {user}", "plan.yours": "Your situation",
+  "plan.situations": "Situations", "plan.situationsHint": "Everyone brings their own situation. You may give yours now, and suggest one to colleagues: only they see your suggestion, and it becomes theirs only when they bring it.",
+  "plan.situationOf": "Suggestion for {user} (optional)", "plan.yours": "Your situation (optional)",
   "plan.session": "Your situation from an earlier session", "plan.newSituation": "None: I type a new situation",
-  "plan.submit": "Plan the week", "plan.busy": "The coach is building the agenda…",
-  "plan.needSituation": "Give at least one situation.", "plan.needStart": "Choose the first day.",
-  "plan.needTime": "Choose a time.", "plan.planned": "The week is planned.",
+  "plan.submit": "Propose the week", "plan.busy": "The coach is looking at your situation…",
+  "plan.needStart": "Choose the first day.",
+  "plan.needTime": "Choose a time.", "plan.planned": "The week is proposed. Your colleagues now bring their own situations.",
+  "bring.title": "Situations for this week",
+  "bring.waiting": "The agenda is built once everyone has answered, or at {when} at the latest.",
+  "bring.waitingNoTime": "The agenda is built once everyone has answered.",
+  "bring.answered": "Answered: {names}.", "bring.nobody": "Nobody has answered yet.",
+  "bring.yours": "Your situation", "bring.suggested": "{by} suggested this situation for you. Edit or replace it: only what you bring goes in your name.",
+  "bring.now": "You bring: ", "bring.none": "You bring nothing this week.",
+  "bring.submit": "Bring situation", "bring.skip": "I bring nothing this week",
+  "bring.busy": "The coach is looking at your situation…", "bring.need": "Describe your situation, or choose an earlier session.",
+  "bring.done": "Your situation is in.", "bring.skipped": "Noted: you bring nothing this week.",
+  "bring.build": "Build the agenda now", "bring.built": "The agenda is built with the situations given so far.",
+  "bring.buildHint": "You proposed this week: you may build the agenda now, with what has been brought.",
   "cycle.title": "Vital week: {name}", "cycle.place": "Place: {place}", "cycle.zone": "Time zone: {zone}",
   "cycle.cancelledNotice": "This week is cancelled. Its plan and notes are kept.",
   "cycle.completedNotice": "This week is completed.",
@@ -207,7 +233,7 @@ function groupFacts(group) {
 // What you can do in a group: answer an invitation, or invite a colleague and leave.
 function groupActions(group, here) {
   const path = groupPath(group.id);
-  if (group.my_state === "invited") {
+  if (group.my_state === "invited" || group.my_state === "invited_facilitator") {
     return h("div", { class: "actions" },
       h("button", { type: "button", onclick: () => changeGroup(`${path}/accept`, t("groups.accepted", { name: group.name }), here) }, t("groups.accept")),
       h("button", { type: "button", class: "secondary", onclick: () => changeGroup(`${path}/decline`, t("groups.declined"), "#/groups") }, t("groups.decline")));
@@ -222,6 +248,7 @@ function groupActions(group, here) {
 }
 function inviteForm(group, here) {
   const user = h("input", { type: "text", name: "user", autocomplete: "off", maxlength: "200" });
+  const asFacilitator = h("input", { type: "checkbox", name: "facilitator", id: `invite-facilitator-${group.id}` });
   return h("form", {
     class: "invite",
     onsubmit: async (event) => {
@@ -231,13 +258,15 @@ function inviteForm(group, here) {
       const invitee = user.value.trim();
       if (!invitee) { setFieldError(user, t("groups.needUser")); user.focus(); return; }
       try {
-        await api(`${groupPath(group.id)}/members`, { method: "POST", body: { user: invitee } });
+        const role = asFacilitator.checked ? "facilitator" : "member";
+        await api(`${groupPath(group.id)}/members`, { method: "POST", body: { user: invitee, role } });
         state.flash = t("groups.invited", { user: invitee });
         if (location.hash === here) route(); else location.hash = here;
       } catch (error) { showProblems(error, (name) => (name === "user" ? user : null)); }
     },
   },
   field(t("groups.inviteLabel"), user),
+  group.facilitator ? null : h("label", { class: "radio", for: asFacilitator.id }, asFacilitator, t("groups.asFacilitator")),
   h("div", { class: "actions" }, h("button", { type: "submit", class: "secondary" }, t("groups.inviteButton"))));
 }
 
@@ -301,12 +330,22 @@ async function viewGroup(main, id) {
           " — ", t(`cycle.${cycle.state === "cancelled" ? "cancelled" : cycle.completed ? "completed" : "planned"}`))))
       : h("p", { class: "meta" }, t("groups.noCycles")),
     h("h2", {}, t("plan.title")),
-    group.my_state === "invited" ? h("p", {}, t("plan.accept")) : planForm(group, sessions)));
+    group.my_state === "member" ? planForm(group, sessions) : h("p", {}, t(group.my_state === "facilitator" ? "cycle.facilitating" : "plan.accept"))));
   focusHeading(main);
 }
 
-// The form that proposes a vital week: when, where, and each accepted member's situation (yours
-// may be one of your earlier sessions). Empty situations are left out.
+// Your own situation: typed, or one of your earlier sessions (a select, when you have some).
+function situationChoice(sessions, label, text) {
+  const textField = field(label, text);
+  if (!sessions.length) return { text, session: null, parts: [textField] };
+  const session = select("session", [["", t("plan.newSituation")], ...sessions.map((s) =>
+    [s.id, `${new Date(s.created_at).toLocaleDateString(state.lang)}: ${s.situation.length > 80 ? `${s.situation.slice(0, 77)}…` : s.situation}`])], "");
+  session.addEventListener("change", () => { textField.hidden = Boolean(session.value); });
+  return { text, session, parts: [field(t("plan.session"), session), textField] };
+}
+
+// The form that proposes a vital week: when, where, your own situation if you give it now (or
+// one of your earlier sessions), and suggestions for colleagues, which only they see.
 function planForm(group, sessions) {
   const tomorrow = new Date();
   tomorrow.setDate(tomorrow.getDate() + 1);
@@ -315,25 +354,19 @@ function planForm(group, sessions) {
   const place = h("input", { type: "text", name: "place", maxlength: "200" });
   const holidays = h("input", { type: "text", name: "holidays", autocomplete: "off", inputmode: "numeric" });
   const me = state.me && state.me.user;
-  const entries = group.members.filter((person) => person.state === "member").map((person) => {
-    const mine = person.user === me;
-    const text = h("textarea", { name: `situation-${person.user}`, rows: "3", maxlength: "4000", "data-member": person.user });
-    const textField = field(mine ? t("plan.yours") : t("plan.situationOf", { user: person.user }), text);
-    let session = null;
-    if (mine && sessions.length) {
-      session = select("session", [["", t("plan.newSituation")], ...sessions.map((s) =>
-        [s.id, `${new Date(s.created_at).toLocaleDateString(state.lang)}: ${s.situation.length > 80 ? `${s.situation.slice(0, 77)}…` : s.situation}`])], "");
-      session.addEventListener("change", () => { textField.hidden = Boolean(session.value); });
-    }
-    return { member: person.user, text, session, parts: [session ? field(t("plan.session"), session) : null, textField] };
-  });
+  const own = situationChoice(sessions, t("plan.yours"), h("textarea", { name: "situation", rows: "3", maxlength: "4000", "data-member": me }));
+  const others = group.members.filter((person) => person.state === "member" && person.user !== me).map((person) => ({
+    member: person.user,
+    text: h("textarea", { name: `suggestion-${person.user}`, rows: "2", maxlength: "4000", "data-member": person.user }),
+  }));
   const progress = h("p", { class: "progress", "aria-live": "polite" });
   const submit = h("button", { type: "submit" }, t("plan.submit"));
-  let sent = []; // the entries in the order they were sent, to find a refused one
+  let sent = []; // the suggestions in the order they were sent, to find a refused one
   const controlFor = (path) => {
-    const which = path.match(/^situations[.[](\d+)/);
-    if (which) { const entry = sent[Number(which[1])]; return entry && (entry.session && entry.session.value ? entry.session : entry.text); }
-    return { start, time, place, holidays }[path.split(".")[0]] || null;
+    const which = path.match(/^suggestions[.[](\d+)/);
+    if (which) { const entry = sent[Number(which[1])]; return entry && entry.text; }
+    if (path === "session_id") return own.session || own.text;
+    return { start, time, place, holidays, situation: own.text }[path.split(".")[0]] || null;
   };
   return h("form", {
     class: "plan",
@@ -341,19 +374,19 @@ function planForm(group, sessions) {
     onsubmit: async (event) => {
       event.preventDefault();
       showError(null);
-      for (const control of [start, time, place, holidays, ...entries.map((e) => e.text)]) setFieldError(control, "");
+      for (const control of [start, time, place, holidays, own.text, ...others.map((e) => e.text)]) setFieldError(control, "");
       const days = userIds(holidays.value);
       const wrong = days.find((day) => !/^\d{4}-\d{2}-\d{2}$/.test(day));
-      sent = entries.filter((e) => (e.session && e.session.value) || e.text.value.trim());
       const problem = !start.value ? [start, t("plan.needStart")] : !time.value ? [time, t("plan.needTime")]
-        : wrong ? [holidays, t("plan.badHoliday", { value: wrong })]
-        : !sent.length && entries.length ? [entries[0].text, t("plan.needSituation")] : null;
+        : wrong ? [holidays, t("plan.badHoliday", { value: wrong })] : null;
       if (problem) { setFieldError(...problem); problem[0].focus(); return; }
+      sent = others.filter((e) => e.text.value.trim());
       const body = {
         start: start.value, time: time.value, place: place.value.trim() || null, holidays: days,
-        situations: sent.map((e) => (e.session && e.session.value
-          ? { member: e.member, session_id: e.session.value } : { member: e.member, situation: e.text.value.trim() })),
+        suggestions: sent.map((e) => ({ member: e.member, situation: e.text.value.trim() })),
       };
+      if (own.session && own.session.value) body.session_id = own.session.value;
+      else if (own.text.value.trim()) body.situation = own.text.value.trim();
       submit.disabled = true;
       progress.textContent = t("plan.busy");
       try {
@@ -371,23 +404,94 @@ function planForm(group, sessions) {
   h("p", { class: "hint" }, t("plan.intro")),
   h("div", { class: "row" }, field(t("plan.start"), start, t("plan.startHint")), field(t("plan.time"), time)),
   h("div", { class: "row" }, field(t("plan.place"), place), field(t("plan.holidays"), holidays, t("plan.holidaysHint"))),
-  entries.length ? h("fieldset", { class: "situations" },
+  h("fieldset", { class: "situations" },
     h("legend", {}, t("plan.situations")),
     h("p", { class: "hint" }, t("plan.situationsHint")),
-    entries.map((e) => h("div", { class: "situation", "data-member": e.member }, e.parts))) : null,
+    h("div", { class: "situation", "data-member": me }, own.parts),
+    others.map((e) => h("div", { class: "situation", "data-member": e.member },
+      field(t("plan.situationOf", { user: e.member }), e.text)))),
   h("div", { class: "actions" }, submit),
   progress);
+}
+
+// A proposed week whose agenda is not built yet: who answered, and (for a member) what they
+// bring: a situation (the proposer's suggestion filled in, theirs to edit), an earlier session,
+// or nothing; the proposer may build the agenda now.
+function bringPanel(main, cycle, group, sessions) {
+  const me = state.me && state.me.user;
+  const names = Object.keys(cycle.answers).map(withYou);
+  const when = cycle.agenda_at ? new Date(cycle.agenda_at).toLocaleString(state.lang, { dateStyle: "long", timeStyle: "short", timeZone: cycle.time_zone }) : null;
+  const done = h("div", { "aria-live": "polite" });
+  const redraw = async (updated, message) => {
+    drawCycle(main, updated, group, sessions);
+    setStatus(message);
+    focusHeading(main);
+  };
+  const parts = [
+    h("h2", {}, t("bring.title")),
+    h("p", {}, when ? t("bring.waiting", { when }) : t("bring.waitingNoTime")),
+    h("p", { class: "meta answers" }, names.length ? t("bring.answered", { names: names.join(", ") }) : t("bring.nobody")),
+  ];
+  if (group.my_state !== "member" || cycle.state === "cancelled") return h("section", { class: "card bring" }, parts);
+  const mine = cycle.answers[me];
+  if (mine) parts.push(h("p", { class: "success" }, mine === "none" ? t("bring.none") : t("bring.now"), mine === "none" ? null : h("span", {}, cycle.your_session_id ? sessionLabel(sessions, cycle.your_session_id) : "")));
+  const own = situationChoice(sessions, t("bring.yours"), h("textarea", { name: "situation", rows: "4", maxlength: "4000" }));
+  if (cycle.your_suggestion) own.text.value = cycle.your_suggestion.situation;
+  const progress = h("p", { class: "progress", "aria-live": "polite" });
+  const send = async (body, message) => {
+    showError(null);
+    setFieldError(own.text, "");
+    progress.textContent = body.situation ? t("bring.busy") : "";
+    try {
+      redraw(await api(`${cyclePath(cycle.id)}/situation`, { method: "PUT", body }), message);
+    } catch (error) {
+      showProblems(error, (name) => (name === "session_id" ? own.session || own.text : own.text));
+    } finally { progress.textContent = ""; }
+  };
+  parts.push(h("form", {
+    class: "bring-form",
+    novalidate: true,
+    onsubmit: (event) => {
+      event.preventDefault();
+      if (own.session && own.session.value) { send({ session_id: own.session.value }, t("bring.done")); return; }
+      const text = own.text.value.trim();
+      if (!text) { setFieldError(own.text, t("bring.need")); own.text.focus(); return; }
+      send({ situation: text }, t("bring.done"));
+    },
+  },
+  cycle.your_suggestion ? h("p", { class: "hint" }, t("bring.suggested", { by: cycle.your_suggestion.by })) : null,
+  own.parts,
+  h("div", { class: "actions" },
+    h("button", { type: "submit" }, t("bring.submit")),
+    h("button", { type: "button", class: "secondary", onclick: () => send({ none: true }, t("bring.skipped")) }, t("bring.skip"))),
+  progress));
+  if (cycle.proposed_by === me) {
+    parts.push(h("p", { class: "hint" }, t("bring.buildHint")), h("div", { class: "actions" }, h("button", {
+      type: "button", class: "secondary",
+      onclick: async () => {
+        showError(null);
+        try { redraw(await api(`${cyclePath(cycle.id)}/agenda`, { method: "POST" }), t("bring.built")); } catch (error) { showError(error); }
+      },
+    }, t("bring.build"))));
+  }
+  parts.push(done);
+  return h("section", { class: "card bring" }, parts);
+}
+function sessionLabel(sessions, id) {
+  const found = sessions.find((s) => s.id === id);
+  return found ? found.situation : "";
 }
 
 // ---------- #/cycles/{id} ----------
 async function viewCycle(main, id) {
   const cycle = await api(cyclePath(id));
   const group = await api(groupPath(cycle.group_id));
-  drawCycle(main, cycle, group);
+  const sessions = group.my_state === "member" && !cycle.agenda_ready ? (await api("/v1/sessions?limit=100")).items : [];
+  drawCycle(main, cycle, group, sessions);
   focusHeading(main);
 }
 
-function drawCycle(main, cycle, group) {
+function drawCycle(main, cycle, group, sessions = []) {
   const cancelled = cycle.state === "cancelled";
   const member = group.my_state === "member";
   const records = new Map(); // day number -> the box with everyone's notes and check-ins
@@ -403,6 +507,7 @@ function drawCycle(main, cycle, group) {
       : cycle.completed ? h("p", { class: "success cycle-state" }, t("cycle.completedNotice")) : null,
     group.my_state === "facilitator" ? h("p", { class: "hint" }, t("cycle.facilitating")) : null,
     cycleActions(main, cycle, group),
+    cycle.agenda_ready ? null : bringPanel(main, cycle, group, sessions),
     cycle.days.map((day) => {
       const box = h("div", { class: "records" }, dayRecords(day));
       records.set(day.day, box);
@@ -544,7 +649,7 @@ function cycleActions(main, cycle, group) {
       try { await download(`${cyclePath(cycle.id)}/calendar.ics`, `vital-week-${cycle.id}.ics`); } catch (error) { showError(error); }
     },
   }, t("cycle.ics"));
-  if (cycle.state === "cancelled") return h("div", { class: "actions" }, ics);
+  if (cycle.state === "cancelled" || group.my_state !== "member") return h("div", { class: "actions" }, ics);
   const start = h("input", { type: "date", name: "start", required: true, value: cycle.days[0].date });
   const move = h("form", {
     class: "move",

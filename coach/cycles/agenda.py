@@ -163,14 +163,14 @@ def build_agenda(
     coach: Coach, members: Sequence[MemberSituation], filters: Filters | None = None
 ) -> Agenda:
     """The four-day agenda for these members, asking the coach once per member's situation."""
+    if not members:
+        raise InvalidRequestError("a week cycle needs at least one member with a situation")
     _check_members(members)
     results = [coach.ask(member.situation, filters) for member in members]
     return agenda_from_results(coach.didactics, members, results)
 
 
 def _check_members(members: Sequence[MemberSituation]) -> None:
-    if not members:
-        raise InvalidRequestError("a week cycle needs at least one member with a situation")
     names = [member.member.strip() for member in members]
     if any(not name for name in names):
         raise InvalidRequestError("every member needs a name")
@@ -183,7 +183,8 @@ def agenda_from_results(
     didactics: Didactics, members: Sequence[MemberSituation], results: Sequence[CoachingResult]
 ) -> Agenda:
     """The four-day agenda from the coach's result for each member's situation (in order):
-    for a member who brings an earlier session, its stored result."""
+    for a member who brings an earlier session, its stored result. Without members, the days
+    hold their check-in and purpose only (a group whose members brought nothing)."""
     _check_members(members)
     if len(results) != len(members):
         raise InvalidRequestError(f"{len(members)} members, {len(results)} coaching results")
