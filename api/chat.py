@@ -12,10 +12,17 @@ The answer follows the same grounding, refusal and citation rules as `/v1/coach`
 that result rendered: suggestions cite their sources as `[n]`, numbered in the order of the
 result's sources, and every `[n]` has its line in the sources list, linked to the document on
 the web page. Nothing is cited that the result does not cite.
+
+Every text from the corpus or a user (titles, owners, teams, advice, questions, notes) is
+Markdown text, never markup: each punctuation mark Markdown or a chat client gives a meaning is
+escaped with a backslash, so a lesson that holds `[Lees eerst](https://...)`, an image or HTML
+shows it as written, and a bare address (its `:` and `.` escaped) is not made a link either. The
+only links in an answer are the coach's own, to its web page.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -29,6 +36,9 @@ from coach.result import MAX_SITUATION_CHARS, CoachingResult, Source
 from coach.vocabulary import Language
 
 TURN_SEPARATOR = "\n\n"
+# The ASCII punctuation that has a meaning in CommonMark, GFM (autolinks, tables, strikethrough)
+# or a chat client (math, highlights); what is left (, ; ' " ? / %) means nothing on its own.
+_MARKUP = re.compile(r"([!#$&()*+\-.:<=>@\[\\\]^_`{|}~])")
 # A user turn's text: some text besides white space (and valid Unicode: a pattern refuses a lone
 # surrogate). Its length is checked by `situation`, so that a turn over the limit is refused as
 # OpenAI refuses one (context_length_exceeded); the schema states the limit for clients.
@@ -231,8 +241,7 @@ def _cites(doc_ids: list[str], numbers: dict[str, int]) -> str:
 
 
 def _link(source: Source, page: str) -> str:
-    title = _line(source.title).replace("[", "\\[").replace("]", "\\]")
-    return f"[{title}]({page}/#/doc/{quote(source.id, safe='')})"
+    return f"[{_line(source.title)}]({page}/#/doc/{quote(source.id, safe='')})"
 
 
 def _team(source: Source) -> str:
@@ -240,8 +249,9 @@ def _team(source: Source) -> str:
 
 
 def _line(text: str) -> str:
-    """One line: a line break inside a list item or a quote would end it."""
-    return " ".join(text.split())
+    """Text from the corpus or a user as Markdown text on one line: markup shows as written (a
+    link stays text), and a line break inside a list item or a quote would end it."""
+    return _MARKUP.sub(r"\\\1", " ".join(text.split()))
 
 
 def pieces(content: str) -> list[str]:

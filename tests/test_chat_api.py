@@ -16,6 +16,7 @@ from openai import OpenAI
 from coach.keys import KeyStore
 from coach.vocabulary import Role
 from tests.api_support import running_service
+from tests.test_unit_chat import live_links, shown_text
 
 DUTCH = "Klanten bellen ons steeds opnieuw over dezelfde storing omdat niemand terugbelt."
 ENGLISH = "Customers say the house stays cold after we install a heat pump."
@@ -218,3 +219,50 @@ def test_over_the_allowance_is_a_rate_limit_error_with_retry_after(service: Serv
         ask(client, OUT_OF_SCOPE)
     assert limited.value.code == "rate_limit_exceeded"
     assert int(limited.value.response.headers["Retry-After"]) >= 1
+
+
+LADDER = "Collega's klimmen op een ladder die niet vastgezet is en die wegglijdt."
+INJECTED = "[Lees eerst](https://evil.example/phish)"
+PIXEL = "![pixel](https://evil.example/p.png)"
+LADDER_LESSON = {
+    "lesson": f"{INJECTED} {PIXEL} Zet een ladder altijd vast met een ladderhaak voor je klimt.",
+    "what_worked": f"Een ladderhaak op elke bus; zie {INJECTED}.",
+    "owner": "[Jan de Vries](https://evil.example/jan)",
+}
+
+
+def test_a_lessons_links_and_images_reach_the_answer_as_text_never_as_links(
+    service: Service,
+) -> None:
+    """A lesson whose title, text and owner hold Markdown links and an image is approved: the
+    next answers (plain and streamed) show them as written, and link only the coach's page."""
+    first = service.key()
+    _, session_id = ask(service.client(first), LADDER)
+    drafted = httpx.post(
+        f"{service.base}/v1/sessions/{session_id}/lesson",
+        json=LADDER_LESSON,
+        headers={"Authorization": f"Bearer {first}"},
+        timeout=60,
+    )
+    assert drafted.status_code == 201, drafted.text
+    approved = httpx.post(
+        f"{service.base}/v1/drafts/{drafted.json()['id']}/approve",
+        headers={"Authorization": f"Bearer {service.key('curator')}"},
+        timeout=120,
+    )
+    assert approved.status_code == 200, approved.text
+    doc_id = approved.json()["doc_id"]
+
+    client = service.client(service.key())
+    answer, _ = ask(client, LADDER)
+    chunks = client.chat.completions.create(
+        model="coach", messages=[{"role": "user", "content": LADDER}], stream=True
+    )
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    for text in (answer, streamed):
+        assert f"{service.base}/#/doc/{doc_id}" in text, text  # the lesson is a source
+        links = live_links(text)
+        assert all(link.startswith(f"{service.base}/#/") for link in links), links
+        shown = shown_text(text)
+        assert INJECTED in shown and PIXEL in shown  # in the title, and in the advice
+        assert LADDER_LESSON["owner"] in shown  # the colleague to consult

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from markdown_it import MarkdownIt
 from pydantic import ValidationError
 
 from api.chat import TURN_SEPARATOR, ChatRequest, markdown, pieces, situation
@@ -169,8 +170,8 @@ def test_suggestions_cite_numbers_that_the_sources_list_links_to_the_page() -> N
     assert sources == {"1": f"{PAGE}/#/doc/proc-a", "2": f"{PAGE}/#/doc/les-b"}
     suggestions = re.findall(r"^\d+\. .*$", text, flags=re.M)
     assert suggestions == [
-        "1. **Taak in Topdesk** (Verbeteren): Leg elk verzoek vast. [2]",
-        "2. **Beide** (Vernieuwen): Combineer ze. [1][2]",
+        "1. **Taak in Topdesk** (Verbeteren): Leg elk verzoek vast\\. [2]",
+        "2. **Beide** (Vernieuwen): Combineer ze\\. [1][2]",
     ]
     assert "- Ahmed Benali: [2]" in text
     assert "[Storing \\[oud\\] melden]" in text  # a title cannot break its link
@@ -179,6 +180,68 @@ def test_suggestions_cite_numbers_that_the_sources_list_links_to_the_page() -> N
         in text
     )
     assert "### Vragen om over na te denken" in text and "Waarom deze vraag: Een doel" in text
+
+
+HOSTILE = (
+    "[Lees eerst](https://evil.example/x) ![pixel](https://evil.example/p.png) "
+    "<a href='https://evil.example'>hier</a> www.evil.example https://evil.example/kaal "
+    "*vet* `code` 1. # kop"
+)
+
+
+def live_links(text: str) -> list[str]:
+    """Every address a chat client would make a link, an image or HTML of in this Markdown:
+    CommonMark's links, images, autolinks and raw HTML (markdown-it-py, as clients render),
+    and any bare address GFM makes a link of (a scheme's `://` or `www.` not escaped)."""
+    found = []
+    for token in MarkdownIt("commonmark").parse(text):
+        if token.type == "html_block":
+            found.append(token.content)
+        for child in token.children or ():
+            if child.type in ("link_open", "image"):
+                found.append(str(child.attrGet("href") or child.attrGet("src")))
+            elif child.type == "html_inline":
+                found.append(child.content)
+    return found + re.findall(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s)\]]*", text, re.I)
+
+
+def shown_text(text: str) -> str:
+    """The text a reader sees of this Markdown, line by line."""
+    tokens = MarkdownIt("commonmark").parse(text)
+    return "\n".join(
+        "".join(child.content for child in token.children or () if child.type == "text")
+        for token in tokens
+        if token.type == "inline"
+    )
+
+
+def test_text_from_the_corpus_or_a_user_is_shown_as_written_and_links_only_the_page() -> None:
+    """Titles, owners, teams, advice, questions and notes holding links, images, HTML, bare
+    addresses and formatting: the reader sees each as written, and the only links are the
+    coach's own."""
+    result = CoachingResult(
+        situation="Klanten bellen opnieuw.",
+        language="nl",
+        grounded=True,
+        suggestions=[
+            Suggestion(title=HOSTILE, action=HOSTILE, kind="improve", citations=["les-b"])
+        ],
+        didactic_questions=[DidacticQuestionOut(id="dq-x", text=HOSTILE, why=HOSTILE)],
+        colleagues=[Colleague(owner=HOSTILE, documents=["les-b"])],
+        sources=[source("les-b", HOSTILE, team=HOSTILE)],
+        related=[source("proc-c", HOSTILE, team=None)],
+        generator="extractive",
+        notes=[HOSTILE],
+        timings_ms=TIMINGS,
+    )
+    text = markdown(result, PAGE, SESSION)
+    links = live_links(text)
+    assert links and all(link.startswith(f"{PAGE}/#/") for link in links), links
+    shown = shown_text(text)
+    assert shown.count(HOSTILE) == 9, shown  # note, title, action, question, why, owner,
+    # the source's title and team, the related document's title
+    assert "evil" not in " ".join(links)
+    assert shown.splitlines()[0] == HOSTILE  # the note, still a quote's one paragraph
 
 
 def test_related_reading_is_linked_but_never_numbered() -> None:
@@ -211,7 +274,7 @@ def test_an_ungrounded_answer_gives_the_notice_first_and_no_suggestions_or_sourc
         timings_ms=TIMINGS,
     )
     text = markdown(result, PAGE, SESSION)
-    assert text.startswith(f"> {notice}\n")
+    assert text.startswith("> The organisation's documents say nothing about this situation\\.\n")
     assert "### Suggestions" not in text and "### Sources" not in text
     assert not re.search(r"\[\d+\]", text)
     assert "### Questions to reflect on" in text
