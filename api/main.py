@@ -27,6 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from api import openapi
 from api.db import CycleStore, DraftStore, GroupStore, Outbox, SessionStore
+from api.db.cycle_records import CycleRecords
 from api.deps import ApiServices
 from api.headers import ResponseHeaders
 from api.limits import BodyLimit
@@ -99,7 +100,9 @@ async def serving(
                 )
             key = await run_in_threadpool(Outbox(session_store).actor_key)
             session_store.listeners.append(LearningRecords(learning, key))
-            deliverer = Deliverer(Outbox(session_store), learning)
+            deliverer = Deliverer(
+                Outbox(session_store), learning, CycleRecords(session_store).record_due
+            )
             deliverer.start()
             stack.callback(deliverer.stop)  # before the database closes
         streams = ThreadPoolExecutor(max_workers=STREAM_WORKERS, thread_name_prefix="coach-stream")

@@ -45,16 +45,15 @@ from api.db.stored_cycles import (
     Brought,
     CyclePlan,
     StoredCycle,
+    brought_situations,
     former_group,
     load_cycle,
     stored_meetings,
     utc,
 )
-from api.db.tables import SessionRow
-from coach.cycles.agenda import Agenda, MemberSituation, agenda_from_results, without_member
+from coach.cycles.agenda import Agenda, agenda_from_results, without_member
 from coach.cycles.planning import Meeting
 from coach.ingest.didactics import Didactics
-from coach.result import CoachingResult
 
 # Cycles of one group not yet over (planned, last meeting still to come): one group proposed
 # cycles without end.
@@ -145,8 +144,7 @@ class CycleStore:
             return load_cycle(db, row, group)
 
     def answer(self, cycle_id: str, user: str, brought: Brought | None) -> StoredCycle:
-        """`user` (a member) brings `brought` to the proposed cycle, or (None) brings nothing;
-        409 once its agenda is built or when it is cancelled."""
+        """`user` (a member) brings `brought`, or nothing (None); 409 once it is built."""
         with self._sessions.transaction() as db:
             row, group = self._visible(db, cycle_id, user, lock=True)
             if group.state_of(user) != MEMBER:
@@ -221,17 +219,7 @@ class CycleStore:
         answered = all(m in answers and answers[m].state != SUGGESTED for m in group.members)
         if not answered and (row.agenda_at is None or utc(row.agenda_at) > now):
             return
-        members, results = [], []
-        for member in sorted(answers):
-            answer = answers[member]
-            session = db.get(SessionRow, answer.session_id) if answer.session_id else None
-            if answer.state != BRINGS or session is None or session.user_id != member:
-                continue
-            result = CoachingResult.model_validate_json(session.result_json)
-            members.append(
-                MemberSituation(member=member, situation=result.situation, session_id=session.id)
-            )
-            results.append(result)
+        members, results = brought_situations(db, list(answers.values()))
         row.agenda = agenda_from_results(self._didactics(), members, results).to_dict()
         row.agenda_ready = True
         db.execute(
@@ -257,7 +245,7 @@ class CycleStore:
     def move(self, cycle_id: str, user: str, start: date, meetings: tuple[Meeting, ...]) -> None:
         with self._sessions.transaction() as db:
             row, group = self._visible(db, cycle_id, user, lock=True)
-            self._member_writes(group, user, "move a cycle")
+            _member_writes(group, user, "move a cycle")
             if row.state == CANCELLED:
                 raise GroupError(409, "the cycle is cancelled; propose a new one instead")
             row.start, row.meetings, row.sequence = (
@@ -273,14 +261,9 @@ class CycleStore:
         imports the file again marks the same events cancelled."""
         with self._sessions.transaction() as db:
             row, group = self._visible(db, cycle_id, user, lock=True)
-            self._member_writes(group, user, "cancel a cycle")
+            _member_writes(group, user, "cancel a cycle")
             if row.state != CANCELLED:
                 row.state, row.sequence = CANCELLED, row.sequence + 1
-
-    @staticmethod
-    def _member_writes(group: StoredGroup, user: str, doing: str) -> None:
-        if group.state_of(user) != MEMBER:
-            raise GroupError(409, f"only the group's members {doing}; a facilitator reads along")
 
     def check_in(
         self, cycle_id: str, user: str, day: int, energy: int, word: str | None, shared: bool
@@ -298,7 +281,7 @@ class CycleStore:
         only the group's members may, and not in a cancelled cycle. The learning records it
         means are told when the meeting has started (`record_learning`)."""
         row, group = self._visible(db, cycle_id, user, lock=True)
-        self._member_writes(group, user, doing)
+        _member_writes(group, user, doing)
         if row.state == CANCELLED:
             raise GroupError(409, "the cycle is cancelled: its notes and check-ins are closed")
         row.records_done = None
@@ -390,8 +373,7 @@ class CycleStore:
         self, db: Session, cycle_id: str, user: str, *, lock: bool
     ) -> tuple[CycleRow, StoredGroup]:
         """The cycle's row and its group, read in `db` (one request, one connection), when
-        `user` is a member or the facilitator; with `lock`, the row stays locked until `db`
-        commits (PostgreSQL; a write transaction on SQLite holds the database's lock)."""
+        `user` is a member or the facilitator; with `lock`, locked until `db` commits."""
         query = select(CycleRow).where(CycleRow.id == cycle_id)
         row = db.scalars(query.with_for_update() if lock else query).first()
         group = self._groups.visible(db, row.group_id, user) if row is not None else None
@@ -411,3 +393,8 @@ class CycleStore:
             )
         ).all()
         return sum(datetime.fromisoformat(meetings[-1][1]) > now for meetings in rows)
+
+
+def _member_writes(group: StoredGroup, user: str, doing: str) -> None:
+    if group.state_of(user) != MEMBER:
+        raise GroupError(409, f"only the group's members {doing}; a facilitator reads along")

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from api.db.group_tables import CheckInRow, CycleAnswerRow, CycleNoteRow, CycleRow, GroupRow
 from api.db.groups import StoredGroup
-from coach.cycles.agenda import Agenda
+from api.db.tables import SessionRow
+from coach.cycles.agenda import Agenda, MemberSituation
 from coach.cycles.planning import Meeting
 from coach.result import CoachingResult
 
@@ -127,6 +128,26 @@ def meetings_of(rows: list[list[str]], zone: str) -> tuple[Meeting, ...]:
 
 def stored_meetings(meetings: tuple[Meeting, ...]) -> list[list[str]]:
     return [[meeting.start.isoformat(), meeting.end.isoformat()] for meeting in meetings]
+
+
+def brought_situations(
+    db: Session, answers: list[CycleAnswerRow]
+) -> tuple[list[MemberSituation], list[CoachingResult]]:
+    """The situations brought (by member), each with the coaching result of its session, read
+    in `db`; one whose session is gone (its member deleted it) is left out."""
+    members, results = [], []
+    for answer in sorted(answers, key=lambda a: a.user_id):
+        session = db.get(SessionRow, answer.session_id) if answer.session_id else None
+        if answer.state != BRINGS or session is None or session.user_id != answer.user_id:
+            continue
+        result = CoachingResult.model_validate_json(session.result_json)
+        members.append(
+            MemberSituation(
+                member=answer.user_id, situation=result.situation, session_id=session.id
+            )
+        )
+        results.append(result)
+    return members, results
 
 
 def load_cycle(db: Session, row: CycleRow, group: StoredGroup) -> StoredCycle:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,10 +94,18 @@ def deliver_due(outbox: Outbox, client: LrsClient, batch: int = 50) -> Delivered
 
 
 class Deliverer:
-    """A thread of one worker that delivers the outbox every `interval_seconds`."""
+    """A thread of one worker that delivers the outbox every `interval_seconds`, after
+    `before_round` has queued what came due since (learning records that wait for a meeting to
+    start or end: `api.db.cycle_records`)."""
 
-    def __init__(self, outbox: Outbox, config: RecordsConfig) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        config: RecordsConfig,
+        before_round: Callable[[], object] = lambda: None,
+    ) -> None:
         self._outbox = outbox
+        self._before_round = before_round
         self._client = LrsClient(config)
         self._interval = config.interval_seconds
         self._stop = threading.Event()
@@ -113,6 +122,7 @@ class Deliverer:
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             try:
+                self._before_round()
                 done = deliver_due(self._outbox, self._client)
             except Exception:  # the database away for a moment: try again next round
                 log.exception("learning records: delivery round failed")

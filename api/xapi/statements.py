@@ -98,6 +98,16 @@ def _object(config: RecordsConfig, event: LearningEvent, show_situation: bool) -
     return _activity(config, f"cycles/{event.object_id}", MEETING, "Vital week cycle", None)
 
 
+def without_situation(made: dict[str, Any]) -> dict[str, Any]:
+    """`made` without what only sharing one's situations allows (the situation's text, the
+    object's description): for statements still queued when their user stops sharing."""
+    definition = made.get("object", {}).get("definition", {})
+    if "description" not in definition:
+        return made
+    kept = {key: value for key, value in definition.items() if key != "description"}
+    return made | {"object": made["object"] | {"definition": kept}}
+
+
 def statement(
     config: RecordsConfig, actor_key: str, event: LearningEvent, *, show_situation: bool
 ) -> dict[str, Any]:
@@ -123,6 +133,8 @@ def statement(
         "context": context,
         "timestamp": event.at.isoformat(),
     }
+    if event.kind == "completed_cycle":  # told once its last meeting has ended
+        made["result"] = {"completion": True}
     if event.kind == "feedback" and event.helpful is not None:
         made["result"] = {
             "success": event.helpful,
