@@ -53,6 +53,28 @@ def get_services(request: Request) -> ApiServices:
 Svc = Annotated[ApiServices, Depends(get_services)]
 
 
+def public_url(request: Request) -> str:
+    """The service's own address, for the absolute links of chat answers and the portfolio
+    page, without a trailing slash: `COACH_PUBLIC_URL` when set, else the address the request
+    reached the server at (its socket's, where `coach serve` listens). Never the `Host` header:
+    the client writes it, and a forged one would put its own domain in the links."""
+    configured: str | None = getattr(request.app.state, "public_url", None)
+    if configured:
+        return configured.rstrip("/")
+    root: str = request.scope.get("root_path", "").rstrip("/")
+    server: tuple[str, int | None] | None = request.scope.get("server")
+    if server is None:  # a Unix socket: links relative to wherever the client reached it
+        return root
+    host, port = server
+    scheme: str = request.scope.get("scheme", "http")
+    name = f"[{host}]" if ":" in host else host
+    default = (scheme, port) in (("http", 80), ("https", 443)) or port is None
+    return f"{scheme}://{name}{'' if default else f':{port}'}{root}"
+
+
+PublicUrl = Annotated[str, Depends(public_url)]
+
+
 Authorization = Annotated[str | None, Header()]
 
 

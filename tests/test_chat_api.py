@@ -34,8 +34,14 @@ class Service:
         """A key of a new user (the service re-reads the keys file when it changes)."""
         return self.keys.add(f"user-{uuid.uuid4().hex[:8]}", role)
 
-    def client(self, key: str) -> OpenAI:
-        return OpenAI(base_url=f"{self.base}/v1", api_key=key, max_retries=0, timeout=60)
+    def client(self, key: str, headers: dict[str, str] | None = None) -> OpenAI:
+        return OpenAI(
+            base_url=f"{self.base}/v1",
+            api_key=key,
+            max_retries=0,
+            timeout=60,
+            default_headers=headers,
+        )
 
     def get(self, key: str, path: str) -> httpx.Response:
         return httpx.get(self.base + path, headers={"Authorization": f"Bearer {key}"}, timeout=30)
@@ -266,3 +272,13 @@ def test_a_lessons_links_and_images_reach_the_answer_as_text_never_as_links(
         shown = shown_text(text)
         assert INJECTED in shown and PIXEL in shown  # in the title, and in the advice
         assert LADDER_LESSON["owner"] in shown  # the colleague to consult
+
+
+def test_a_forged_host_never_gets_into_the_answers_links(service: Service) -> None:
+    """Without COACH_PUBLIC_URL, links go to the address the server listens at, whatever
+    `Host` the request names."""
+    client = service.client(service.key(), headers={"Host": "evil.example"})
+    answer, session_id = ask(client, DUTCH)
+    assert "evil.example" not in answer
+    assert f"{service.base}/#/sessions/{session_id}" in answer
+    assert all(link.startswith(f"{service.base}/#/") for link in live_links(answer))

@@ -319,6 +319,18 @@ def test_a_failing_language_model_is_not_named_to_the_caller(
     assert "secret-model-7b" in caplog.text and "HTTP 502" in caplog.text
 
 
+def test_a_forged_host_never_gets_into_the_portfolio_pages_links(
+    client: TestClient, env: Env
+) -> None:
+    """Without COACH_PUBLIC_URL the page links its stylesheets at the address the server was
+    reached at, not at the `Host` the client wrote."""
+    forged = {**env.headers("pro"), "Host": "evil.example"}
+    page = client.get("/v1/portfolio", params={"format": "html"}, headers=forged)
+    assert page.status_code == 200, page.text
+    assert "evil.example" not in page.text
+    assert '<link rel="stylesheet" href="http://testserver/static/app.css">' in page.text
+
+
 def test_the_lrs_password_is_never_shown_or_logged(
     env: Env, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from api import chat
 from api.chat import ChatRequest
 from api.db import StoredSession
-from api.deps import ApiServices, CoachCaller, Professional, Svc
+from api.deps import ApiServices, CoachCaller, Professional, PublicUrl, Svc
 from api.openapi import errors
 from api.problems import OpenAIError, OpenAIErrorDetail, Problem, speaks_openai
 from coach.keys import Principal
@@ -98,7 +98,7 @@ def get_model(model_id: str, who: Professional) -> ModelCard:
     responses={200: {"content": {"text/event-stream": {}}}, **errors(404, 429)},
 )
 async def chat_completions(
-    body: ChatRequest, who: CoachCaller, svc: Svc, request: Request
+    body: ChatRequest, who: CoachCaller, svc: Svc, page: PublicUrl
 ) -> Response:
     """Coach the conversation's situation (its user turns, see README) and answer with one
     assistant message in Markdown: suggestions citing `[n]`, the didactic questions, colleagues
@@ -110,7 +110,7 @@ async def chat_completions(
     # The session id goes out in a header, so the coaching is done before the answer starts;
     # then a stream only sends what is ready.
     result, stored = await run_in_threadpool(_coach, svc, who, situation)
-    content = chat.markdown(result, _page(request), stored.id)
+    content = chat.markdown(result, page, stored.id)
     completion = ChatCompletion(
         id=f"chatcmpl-{stored.id}",
         created=int(stored.created_at.timestamp()),
@@ -144,12 +144,6 @@ def _coach(
     """One thread hop for the CPU work and the write: coaching, then storing the session."""
     result = svc.coach.ask(situation)
     return result, svc.sessions.add(who.user, result)
-
-
-def _page(request: Request) -> str:
-    """The web page's address: `COACH_PUBLIC_URL` behind a proxy, else the one asked."""
-    public: str | None = getattr(request.app.state, "public_url", None)
-    return (public or str(request.base_url)).rstrip("/")
 
 
 def _chunks(completion: ChatCompletion, usage: bool) -> Iterator[str]:

@@ -11,11 +11,11 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BeforeValidator
 
-from api.deps import Professional, Svc
+from api.deps import Professional, PublicUrl, Svc
 from api.portfolio import Period, html_page, markdown, portfolio_of
 from api.routes.drafts import drafts_out
 from api.schemas import iso_day
@@ -65,9 +65,9 @@ def file_name(user: str, period: Period) -> str:
     },
 )
 def portfolio(
-    request: Request,
     who: Professional,
     svc: Svc,
+    site: PublicUrl,
     first: Annotated[
         Day,
         Query(
@@ -101,7 +101,7 @@ def portfolio(
     name = file_name(who.user, period)
     # The Markdown is a file to keep; the page opens in the browser, to print.
     if format == "html":
-        page = html_page(made, lang, str(request.base_url))
+        page = html_page(made, lang, f"{site}/")
         body, disposition = page, f'inline; filename="{name}.html"'
     else:
         body, disposition = markdown(made, lang), f'attachment; filename="{name}.md"'
