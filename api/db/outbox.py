@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -62,6 +63,16 @@ class Claimed:
 
 
 @dataclass(frozen=True)
+class KeptRecord:
+    """A statement as the outbox keeps it: `delivered_at` None while it waits."""
+
+    id: str
+    statement: dict[str, Any]
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True)
 class OutboxStatus:
     pending: int  # not delivered yet
     failing: int  # of those, tried at least once
@@ -71,10 +82,12 @@ class OutboxStatus:
     last_error: str | None
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite keeps no zone
+
+
 def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return None if moment is None else _aware(moment)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -190,12 +203,44 @@ class Outbox:
                 last_error=error,
             )
 
-    def forget(self, user: str) -> int:
-        """Drop `user`'s statements not delivered yet; delivered ones are the LRS's."""
+    def kept_for(self, user: str) -> list[KeptRecord]:
+        """Every statement of `user`'s the outbox holds, delivered or waiting, oldest first."""
         with self._sessions.transaction() as db:
-            gone = db.execute(
-                delete(OutboxRow).where(OutboxRow.user_id == user, OutboxRow.delivered_at.is_(None))
-            )
+            rows = db.scalars(
+                select(OutboxRow)
+                .where(OutboxRow.user_id == user)
+                .order_by(OutboxRow.created_at, OutboxRow.id)
+            ).all()
+            return [
+                KeptRecord(row.id, row.statement, _aware(row.created_at), _utc(row.delivered_at))
+                for row in rows
+            ]
+
+    def rewrite_waiting(
+        self, user: str, rewrite: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> int:
+        """Replace each of `user`'s statements not delivered yet by `rewrite(statement)` (what
+        they no longer allow taken out); how many changed. One a worker is sending at this
+        moment goes as it was; delivered ones are the LRS's already."""
+        changed = 0
+        with self._sessions.transaction() as db:
+            for row in db.scalars(
+                select(OutboxRow)
+                .where(OutboxRow.user_id == user, OutboxRow.delivered_at.is_(None))
+                .with_for_update()
+            ).all():
+                revised = rewrite(row.statement)
+                if revised != row.statement:
+                    row.statement = revised  # a new value: a JSON column sees no change in place
+                    changed += 1
+        return changed
+
+    def forget(self, user: str) -> int:
+        """Delete every statement of `user`'s, delivered or not: the rows name them and may
+        hold a situation's text. The LRS keeps what it was sent; voiding it there is the
+        organisation's (README, "Learning records")."""
+        with self._sessions.transaction() as db:
+            gone = db.execute(delete(OutboxRow).where(OutboxRow.user_id == user))
             return int(getattr(gone, "rowcount", 0) or 0)
 
     def actor_key(self) -> str:
