@@ -222,8 +222,14 @@ def test_a_rejected_draft_is_kept_retired_with_its_reason(client: TestClient, en
 
 def test_insights_show_themes_gaps_and_feedback(client: TestClient, env: Env) -> None:
     pro = env.headers("pro")
-    # Situation texts only from users who share them (off by default; see test_privacy_api).
-    client.put("/v1/me/settings", json={"share_situations": True}, headers=pro)
+    # Situation texts only from users who share them (off by default; see test_privacy_api),
+    # and a theme only of words several of them used (see test_records_privacy_api).
+    env.with_professionals("fee", "jan")
+    for who in ("pro", "pro2", "fee", "jan"):
+        client.put("/v1/me/settings", json={"share_situations": True}, headers=env.headers(who))
+    for who in ("pro2", "fee"):
+        asked = {"situation": "Steeds dezelfde storing gemeld omdat niemand terugbelt."}
+        client.post("/v1/coach", json=asked, headers=env.headers(who))
     grounded = [
         "Klanten bellen ons steeds opnieuw over dezelfde storing omdat niemand terugbelt.",
         "Klanten wachten dagen op een terugbelverzoek over hun storing.",
@@ -234,9 +240,9 @@ def test_insights_show_themes_gaps_and_feedback(client: TestClient, env: Env) ->
         ]
         client.post(f"/v1/sessions/{session_id}/feedback", json={"helpful": True}, headers=pro)
     data = client.get("/v1/insights", headers=env.headers("curator")).json()
-    assert data["sessions"] == 3
-    assert {"theme": "storing", "sessions": 2} in data["themes"]
-    assert {"theme": "klanten", "sessions": 2} in data["themes"]
+    assert data["sessions"] == 5
+    assert {"theme": "storing", "people": 3, "sessions": 4} in data["themes"]
+    assert "klanten" not in {theme["theme"] for theme in data["themes"]}  # one person's word
     gaps = [gap["situation"] for gap in data["ungrounded"]]
     assert gaps == ["Mijn buurman maakt ruzie over de schutting"]
     assert data["feedback_by_document"] and all(

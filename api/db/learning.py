@@ -29,7 +29,9 @@ class LearningEvent:
     object_id: str  # the session, document, group or cycle id
     at: datetime  # when it happened (UTC)
     language: str | None = None  # of the situation, when there is one
-    team: str | None = None  # the group's team, when it has one
+    # the team a question was asked within (a filter on the corpus's teams); never a group's
+    # team, which is free text its members typed
+    team: str | None = None
     day: int | None = None  # a cycle day, 1 to 4
     situation: str | None = None  # its text: a listener shows it only if the user allows it
     helpful: bool | None = None  # feedback given

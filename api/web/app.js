@@ -77,14 +77,13 @@ const TEXT = {
     "insights.count": "Sessies",
     "insights.cycles": "Vitale weekcycli",
     "insights.cyclecount": "{n} cycli: {completed} afgerond, {cancelled} geannuleerd, {planned} gepland of bezig. {ungrounded} van de {situations} ingebrachte situaties vonden niets in het corpus.",
-    "insights.team": "Team", "insights.noteam": "(geen team)", "insights.cyclesn": "Cycli",
-    "insights.completed": "Afgerond", "insights.cancelled": "Geannuleerd", "insights.planned": "Gepland",
+    "insights.cyclesn": "Cycli",
     "insights.cycledocs": "Meest geciteerd in cycli",
     "insights.gapcount": "{n} sessies zonder bronnen. Alleen situaties van collega's die dat toestaan staan hieronder, zonder naam.",
     "privacy.title": "Mijn gegevens",
     "privacy.intro": "Wat de coach over je bewaart: je sessies met je feedback, je lessen en deze instelling.",
     "privacy.share": "L&D mag de tekst zien van mijn situaties waarover de coach niets vond (zonder mijn naam)",
-    "privacy.shareHint": "Uit, tenzij je het aanzet. Aantallen en thema's telt L&D altijd mee, zonder tekst.",
+    "privacy.shareHint": "Uit, tenzij je het aanzet. Aantallen telt L&D altijd mee, zonder tekst; je woorden tellen alleen mee in thema's als je dit aanzet, en een woord wordt pas een thema als meerdere mensen het gebruikten.",
     "privacy.records": "Leg vast wat ik met de coach leer in het leerregistratiesysteem (LRS) van de organisatie",
     "privacy.recordsHint": "Aan, tenzij je het uitzet, en alleen als de organisatie een LRS heeft: onder een code, niet je naam; de tekst van een situatie alleen als je die hierboven deelt.",
     "privacy.save": "Instelling opslaan", "privacy.saved": "Je instelling is opgeslagen.",
@@ -175,14 +174,13 @@ const TEXT = {
     "insights.count": "Sessions",
     "insights.cycles": "Vital week cycles",
     "insights.cyclecount": "{n} cycles: {completed} completed, {cancelled} cancelled, {planned} planned or under way. {ungrounded} of the {situations} situations brought found nothing in the corpus.",
-    "insights.team": "Team", "insights.noteam": "(no team)", "insights.cyclesn": "Cycles",
-    "insights.completed": "Completed", "insights.cancelled": "Cancelled", "insights.planned": "Planned",
+    "insights.cyclesn": "Cycles",
     "insights.cycledocs": "Most cited in cycles",
     "insights.gapcount": "{n} sessions without sources. Only situations of colleagues who allow it are listed below, without names.",
     "privacy.title": "My data",
     "privacy.intro": "What the coach keeps about you: your sessions with your feedback, your lessons and this setting.",
     "privacy.share": "L&D may read my situations the coach found nothing on (without my name)",
-    "privacy.shareHint": "Off unless you turn it on. L&D always counts numbers and themes, without the text.",
+    "privacy.shareHint": "Off unless you turn it on. L&D always counts numbers, without the text; your words count towards themes only when this is on, and a word becomes a theme only when several people used it.",
     "privacy.records": "Record what I learn with the coach in the organisation's learning record store (LRS)",
     "privacy.recordsHint": "On unless you turn it off, and only when the organisation has an LRS: under a code, not your name; a situation's text only if you share it above.",
     "privacy.save": "Save setting", "privacy.saved": "Your setting is saved.",
@@ -962,18 +960,13 @@ async function viewInsights(main) {
     ...cycleInsights(data.cycles, table, none));
   focusHeading(main);
 }
-// Vital week cycles in counts only: by team, the documents their agendas cited, their gaps.
+// Vital week cycles in counts only (no team: a group's is free text), the documents their agendas cited, their gaps.
 function cycleInsights(cycles, table, none) {
   return [
     h("h2", {}, t("insights.cycles")),
     h("p", { class: "meta", id: "cycle-counts" }, t("insights.cyclecount", {
       n: cycles.cycles, completed: cycles.completed, cancelled: cycles.cancelled,
       planned: cycles.planned, ungrounded: cycles.ungrounded_situations, situations: cycles.situations })),
-    cycles.by_team.length
-      ? table(["insights.team", "insights.cyclesn", "insights.completed", "insights.cancelled", "insights.planned"],
-          cycles.by_team.map((row) => h("tr", {}, h("td", {}, row.team || t("insights.noteam")), h("td", {}, row.cycles),
-            h("td", {}, row.completed), h("td", {}, row.cancelled), h("td", {}, row.planned))))
-      : none(),
     h("h3", {}, t("insights.cycledocs")),
     cycles.most_cited_documents.length
       ? table(["docs.id", "insights.cyclesn"], cycles.most_cited_documents.map((d) =>
