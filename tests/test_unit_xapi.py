@@ -4,6 +4,7 @@ retried later, forgotten). The LRS itself is in tests/test_xapi_lrs.py."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,8 @@ from api.db.outbox import backoff
 from api.xapi.recorder import LearningRecords
 from api.xapi.statements import RecordsConfig, opaque_id, statement
 from coach.cli.common import read_settings
+from coach.ingest.corpus import ID_PATTERN
+from coach.ingest.lessons import draft_lesson
 from coach.settings import Settings
 
 BASE = "https://coach.example.org/xapi"
@@ -187,3 +190,20 @@ def test_claimed_records_are_delivered_or_retried_later_and_all_forgotten(
     assert outbox.forget("pia") == 3  # the delivered one too: the LRS keeps its own copy
     status = outbox.status()
     assert (status.pending, status.delivered) == (1, 0)
+
+
+def test_a_lessons_id_carries_none_of_its_words() -> None:
+    made = {
+        draft_lesson(
+            situation=SITUATION,
+            language="nl",
+            what_tried="",
+            what_worked="",
+            what_not="",
+            lesson="Piet Jansen belt nooit terug, dus bel ik hem zelf.",
+        ).id
+        for _ in range(20)
+    }
+    assert len(made) == 20  # random: the same words make another id
+    for doc_id in made:
+        assert re.fullmatch(r"les-[0-9a-f]{16}", doc_id) and ID_PATTERN.fullmatch(doc_id)

@@ -7,7 +7,6 @@ The professional sees the very document this makes before it is submitted."""
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import date
 
@@ -40,8 +39,9 @@ def draft_lesson(
     drafts table), not in the text."""
     words = lesson.split()
     title = " ".join(words[:_TITLE_WORDS]).rstrip(".,;:") + ("..." if len(words) > 10 else "")
-    slug = re.sub(r"[^a-z0-9]+", "-", " ".join(words[:6]).lower()).strip("-")[:50].strip("-")
-    doc_id = f"les-{slug or 'les'}-{secrets.token_hex(3)}"
+    # Random, none of the lesson's words: the id goes to the LRS and into links, where a name
+    # the professional typed ("Piet Jansen belt nooit terug") must not.
+    doc_id = f"les-{secrets.token_hex(8)}"
     headings = _HEADINGS.get(language, _HEADINGS["nl"])
     parts = (situation if include_situation else "", what_tried, what_worked, what_not, lesson)
     body = "\n\n".join(
