@@ -6,16 +6,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from api.db.cycles import ENERGY, MAX_NOTE
 from api.db.group_tables import MAX_PLACE, MAX_WORD
 from api.db.groups import MAX_GROUP_SIZE
 from api.db.stored_cycles import StoredCycle
 from api.routes.groups import UserId
-from api.schemas import Input, IsoDay, WholeNumber
+from api.schemas import Input, IsoDay, Situation, WholeNumber
 from coach.cycles.agenda import AgendaDay
-from coach.result import MAX_SITUATION_CHARS
 
 
 class YourSituation(Input):
@@ -23,7 +22,18 @@ class YourSituation(Input):
     it is stored as one of your sessions), or one of your coaching sessions; or nothing
     (`none: true`), so the agenda need not wait for you."""
 
-    situation: str | None = Field(None, min_length=1, max_length=MAX_SITUATION_CHARS)
+    # the schema says what the check below does: exactly one of the three
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["situation"], "properties": {"situation": {"type": "string"}}},
+                {"required": ["session_id"], "properties": {"session_id": {"type": "string"}}},
+                {"required": ["none"], "properties": {"none": {"const": True}}},
+            ]
+        }
+    )
+
+    situation: Situation | None = None
     session_id: str | None = Field(None, pattern=r"^[0-9a-f]{32}$")
     none: StrictBool = False
 
@@ -40,16 +50,26 @@ class SuggestionIn(Input):
     if they bring it (as it is or edited)."""
 
     member: UserId  # another accepted member of the group
-    situation: str = Field(min_length=1, max_length=MAX_SITUATION_CHARS)
+    situation: Situation
 
 
 class CycleRequest(Input):
+    # the schema says what the check below does: your situation's text or a session, not both
+    model_config = ConfigDict(
+        json_schema_extra={
+            "not": {
+                "required": ["situation", "session_id"],
+                "properties": {"situation": {"type": "string"}, "session_id": {"type": "string"}},
+            }
+        }
+    )
+
     start: IsoDay  # the first meeting is on this day, or the next working day
     time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # HH:MM, local time
     place: str | None = Field(None, min_length=1, max_length=MAX_PLACE)
     holidays: list[IsoDay] = Field(default_factory=list, max_length=60)
     # what you bring (optional: you may answer later, like everyone else)
-    situation: str | None = Field(None, min_length=1, max_length=MAX_SITUATION_CHARS)
+    situation: Situation | None = None
     session_id: str | None = Field(None, pattern=r"^[0-9a-f]{32}$")
     suggestions: list[SuggestionIn] = Field(default_factory=list, max_length=MAX_GROUP_SIZE - 1)
     # the agenda is built once every member answered, and at this time at the latest with the

@@ -156,6 +156,9 @@ def test_a_learning_group_plans_a_vital_week_and_keeps_it_from_the_page(
         mine = piet.get_by_label("Jouw situatie", exact=True)
         expect(mine).to_have_value(HEAT_PUMP)
         mine.fill(HEAT_PUMP + " Mostly in older houses.")
+        piet.set_viewport_size({"width": 375, "height": 812})
+        fits_a_phone(piet)
+        shot(piet, "groups-bring-phone.png")
         piet.get_by_role("button", name="Situatie inbrengen").click()
         expect(piet.get_by_role("status")).to_contain_text(
             "Je situatie is ingebracht.", timeout=PLANNING

@@ -121,7 +121,7 @@ class CycleStore:
                 agenda=agenda_from_results(self._didactics(), [], []).to_dict(),
                 state=PLANNED,
                 sequence=0,
-                agenda_at=agenda_at,
+                agenda_at=agenda_at.astimezone(UTC) if agenda_at else None,  # SQLite drops zones
                 agenda_ready=False,
             )
             db.add(row)
@@ -254,7 +254,7 @@ class CycleStore:
                 row.sequence + 1,
             )
             if row.agenda_ready is False and row.agenda_at is not None:
-                row.agenda_at = min(utc(row.agenda_at), meetings[0].start)
+                row.agenda_at = min(utc(row.agenda_at), meetings[0].start).astimezone(UTC)
 
     def cancel(self, cycle_id: str, user: str) -> None:
         """The plan is kept, to look back on; SEQUENCE goes up, so a calendar client that

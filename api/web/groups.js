@@ -50,7 +50,7 @@ Object.assign(TEXT.nl, {
   "bring.answered": "Geantwoord: {names}.", "bring.nobody": "Nog niemand heeft geantwoord.",
   "bring.yours": "Jouw situatie", "bring.suggested": "{by} stelde deze situatie voor je voor. Pas haar aan of vervang haar: alleen wat jij inbrengt, komt op je naam.",
   "bring.now": "Jij brengt in: ", "bring.none": "Jij brengt deze week niets in.",
-  "bring.submit": "Situatie inbrengen", "bring.skip": "Ik breng deze week niets in",
+  "bring.change": "Iets anders inbrengen", "bring.submit": "Situatie inbrengen", "bring.skip": "Ik breng deze week niets in",
   "bring.busy": "De coach bekijkt je situatie…", "bring.need": "Beschrijf je situatie, of kies een eerdere sessie.",
   "bring.done": "Je situatie is ingebracht.", "bring.skipped": "Genoteerd: je brengt deze week niets in.",
   "bring.build": "Agenda nu opstellen", "bring.built": "De agenda is opgesteld met de situaties die er nu zijn.",
@@ -125,7 +125,7 @@ Object.assign(TEXT.en, {
   "bring.answered": "Answered: {names}.", "bring.nobody": "Nobody has answered yet.",
   "bring.yours": "Your situation", "bring.suggested": "{by} suggested this situation for you. Edit or replace it: only what you bring goes in your name.",
   "bring.now": "You bring: ", "bring.none": "You bring nothing this week.",
-  "bring.submit": "Bring situation", "bring.skip": "I bring nothing this week",
+  "bring.change": "Bring something else", "bring.submit": "Bring situation", "bring.skip": "I bring nothing this week",
   "bring.busy": "The coach is looking at your situation…", "bring.need": "Describe your situation, or choose an earlier session.",
   "bring.done": "Your situation is in.", "bring.skipped": "Noted: you bring nothing this week.",
   "bring.build": "Build the agenda now", "bring.built": "The agenda is built with the situations given so far.",
@@ -448,7 +448,7 @@ function bringPanel(main, cycle, group, sessions) {
       showProblems(error, (name) => (name === "session_id" ? own.session || own.text : own.text));
     } finally { progress.textContent = ""; }
   };
-  parts.push(h("form", {
+  const form = h("form", {
     class: "bring-form",
     novalidate: true,
     onsubmit: (event) => {
@@ -464,7 +464,9 @@ function bringPanel(main, cycle, group, sessions) {
   h("div", { class: "actions" },
     h("button", { type: "submit" }, t("bring.submit")),
     h("button", { type: "button", class: "secondary", onclick: () => send({ none: true }, t("bring.skipped")) }, t("bring.skip"))),
-  progress));
+  progress);
+  // Once you answered, changing it is one step further away.
+  parts.push(mine ? h("details", { class: "bring-change" }, h("summary", {}, t("bring.change")), form) : form);
   if (cycle.proposed_by === me) {
     parts.push(h("p", { class: "hint" }, t("bring.buildHint")), h("div", { class: "actions" }, h("button", {
       type: "button", class: "secondary",
@@ -506,8 +508,8 @@ function drawCycle(main, cycle, group, sessions = []) {
     cancelled ? h("p", { class: "notice cycle-state" }, t("cycle.cancelledNotice"))
       : cycle.completed ? h("p", { class: "success cycle-state" }, t("cycle.completedNotice")) : null,
     group.my_state === "facilitator" ? h("p", { class: "hint" }, t("cycle.facilitating")) : null,
-    cycleActions(main, cycle, group),
     cycle.agenda_ready ? null : bringPanel(main, cycle, group, sessions),
+    cycleActions(main, cycle, group),
     cycle.days.map((day) => {
       const box = h("div", { class: "records" }, dayRecords(day));
       records.set(day.day, box);
