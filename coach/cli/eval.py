@@ -128,33 +128,32 @@ def _eval_suite(
 ) -> list[str]:
     """Index the suite's corpus, run and score its cases, write its reports; its failures."""
     from coach.evals import evaluation, gate
+    from coach.evals.dataset import forms_of
     from coach.factory import build_services
 
     err.print(f"suite {suite.name}: {suite.dataset} against {suite.corpus}", highlight=False)
     cases = _cases(suite, settings.corpus_dir)
+    forms = forms_of(cases)  # long, and short when every case has its one-line form
     services = build_services(settings, embedder)
+    overall: dict[str, dict[str, Any]] = {}
     try:
         services.indexer.run(settings.corpus_dir)
         coach = services.coach
-        with ProgressReporter(label="coached", unit="cases") as report_progress:
-            outcomes = evaluation.run_cases(coach, cases, report_progress)
-        err.print(
-            "scoring with Ragas (offline metrics"
-            + (f"; LLM metrics judged by {judge_config.model})" if judge_config else ")")
-        )
-        aggregates = evaluation.score(coach, outcomes, judge_config)
-        report = _report(suite, settings, coach, outcomes, aggregates, judge_config)
-        _write_reports(out_dir, report, outcomes)
-        tuned = "tuned on" if suite.tuned else "held out"
-        table = Table(
-            title=f"suite {suite.name} ({tuned}): {len(cases)} cases; reports in {out_dir}",
-            title_justify="left",
-        )
-        table.add_column("metric")
-        table.add_column("value", justify="right")
-        for name, value in aggregates["overall"].items():
-            table.add_row(name, f"{value:.4f}" if isinstance(value, float) else str(value))
-        out.print(table)
+        for form in forms:
+            form_cases = [case.in_form(form) for case in cases]
+            with ProgressReporter(label=f"coached ({form})", unit="cases") as report_progress:
+                outcomes = evaluation.run_cases(coach, form_cases, report_progress)
+            judged = judge_config if form == "long" else None
+            err.print(
+                f"scoring the {form} form with Ragas (offline metrics"
+                + (f"; LLM metrics judged by {judged.model})" if judged else ")")
+            )
+            aggregates = evaluation.score(coach, outcomes, judged)
+            report = _report(suite, settings, coach, outcomes, aggregates, judged)
+            report["config"]["form"] = form
+            _write_reports(out_dir if form == "long" else out_dir / form, report, outcomes)
+            overall[form] = aggregates["overall"]
+        out.print(_table(suite, len(cases), out_dir, overall))
         if compare:
             _compare(coach, cases, out_dir)
     finally:
@@ -163,9 +162,26 @@ def _eval_suite(
         return []
     path, name = limits
     return [
-        f"{suite.name}: {failure}"
-        for failure in gate.check(aggregates["overall"], gate.load_thresholds(path, name))
+        f"{suite.name} ({form}): {failure}"
+        for form in forms
+        for failure in gate.check(overall[form], gate.load_thresholds(path, name, form))
     ]
+
+
+def _table(suite: Suite, count: int, out_dir: Path, overall: dict[str, dict[str, Any]]) -> Table:
+    """The suite's aggregates, a column per form (long as written, short as people type)."""
+    tuned = "tuned on" if suite.tuned else "held out"
+    table = Table(
+        title=f"suite {suite.name} ({tuned}): {count} cases; reports in {out_dir}",
+        title_justify="left",
+    )
+    table.add_column("metric")
+    for form in overall:
+        table.add_column(form, justify="right")
+    for name in overall["long"]:
+        cells = [overall[form].get(name, "") for form in overall]
+        table.add_row(name, *(f"{v:.4f}" if isinstance(v, float) else str(v) for v in cells))
+    return table
 
 
 def _cases(suite: Suite, corpus_dir: Path) -> list[Case]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from coach.errors import CorpusError
@@ -19,10 +19,21 @@ class Case:
     reference: str
     reference_context_ids: tuple[str, ...]
     tags: tuple[str, ...] = ()
+    # the same situation as a person types it into a chat box: one line of at most 20 words
+    short: str | None = None
 
     @property
     def out_of_scope(self) -> bool:
         return not self.reference_context_ids
+
+    def in_form(self, form: str) -> Case:
+        """This case as `form` gives it: `long` (the situation as written) or `short` (the
+        one-line form, in the situation's place; ValueError when the case has none)."""
+        if form == "long":
+            return self
+        if form != "short" or self.short is None:
+            raise ValueError(f"case {self.id} has no {form} form")
+        return replace(self, situation=self.short)
 
     @property
     def group(self) -> str:
@@ -32,6 +43,25 @@ class Case:
         if "cross-language" in self.tags:
             return "cross-language"
         return self.language
+
+
+SHORT_WORDS = 20  # a short form is one line of at most this many words
+
+
+def _short(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("`short` must be a non-empty text")
+    words = len(value.split())
+    if words > SHORT_WORDS or "\n" in value.strip():
+        raise ValueError(f"`short` is one line of at most {SHORT_WORDS} words, not {words}")
+    return value.strip()
+
+
+def forms_of(cases: list[Case]) -> list[str]:
+    """The forms a suite can be measured in: `long`, and `short` when every case has one."""
+    return ["long", "short"] if cases and all(c.short for c in cases) else ["long"]
 
 
 def load_cases(path: Path) -> list[Case]:
@@ -58,6 +88,7 @@ def load_cases(path: Path) -> list[Case]:
                 reference=str(raw["reference"]),
                 reference_context_ids=tuple(str(i) for i in raw["reference_context_ids"]),
                 tags=tuple(str(tag) for tag in raw.get("tags", [])),
+                short=_short(raw.get("short")),
             )
             if case.id in seen:
                 raise ValueError(f"duplicate id {case.id}")

@@ -140,6 +140,8 @@ def score(
         mean([o.scores["grounding_correct"] for o in outcomes]), 4
     )
     overall["citation_validity"] = round(mean([o.scores["citation_validity"] for o in outcomes]), 4)
+    # in-scope situations answered as if the documents said nothing about them
+    overall["false_refusals"] = round(mean([float(not o.result.grounded) for o in in_scope]), 4)
     if judge is not None:
         overall["judge_failures"] = failed
     hubs = hub_report(

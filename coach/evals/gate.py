@@ -30,13 +30,15 @@ class Limits:
     ceilings: dict[str, float] = field(default_factory=dict)
 
 
-def load_thresholds(path: Path, suite: str | None = None) -> Limits:
-    """The limits of one suite (`[suites.NAME.floors]`), or the file's top-level `[floors]`."""
+def load_thresholds(path: Path, suite: str | None = None, form: str = "long") -> Limits:
+    """The limits of one suite (`[suites.NAME.floors]`), or the file's top-level `[floors]`;
+    for the short form of its cases, `[suites.NAME.short_floors]` and `short_ceilings`."""
     with path.open("rb") as handle:
         data = tomllib.load(handle)
     table = data.get("suites", {}).get(suite, {}) if suite else data
 
     def numbers(name: str) -> dict[str, float]:
+        name = name if form == "long" else f"{form}_{name}"
         return {str(key): float(value) for key, value in table.get(name, {}).items()}
 
     return Limits(numbers("floors"), numbers("ceilings"))
