@@ -24,7 +24,6 @@ from coach.result import (
 )
 from coach.retrieve.filters import Filters
 from coach.retrieve.fusion import Mode
-from coach.retrieve.language import detect_language
 from coach.retrieve.results import DocumentHit, Retrieval
 from coach.retrieve.retriever import Retriever
 from coach.vocabulary import DOC_TYPES, LANGUAGES
@@ -168,7 +167,7 @@ class Coach:
         report = progress or (lambda stage: None)
         started = time.perf_counter()
         report("retrieval")
-        language = detect_language(text)
+        language = self.retriever.language_of(text)
         retrieval = self.retriever.search(text, filters=filters, k=k, language=language)
         grounded = self._grounded(retrieval)
         retrieved = time.perf_counter()

@@ -3,6 +3,8 @@ embedder: no model and no Chroma, so everything runs in the fast tier."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from coach.index.layers import LayeredStore
@@ -11,9 +13,10 @@ from coach.index.store import ChunkStore
 from coach.ingest.corpus import Document
 from coach.retrieve.filters import Filters
 from coach.retrieve.fusion import MODES, Fusion, Mode
+from coach.retrieve.language import detect_language
 from coach.retrieve.results import DocumentHit
 from coach.retrieve.retriever import Retriever
-from coach.testing import MEMORY_LOCATION, HashingEmbedder, InMemoryStore, document
+from coach.testing import MEMORY_LOCATION, HashingEmbedder, InMemoryStore, document, memory_coach
 from tests.coaching_corpus import coaching_documents
 
 EMBEDDER = HashingEmbedder()
@@ -268,3 +271,20 @@ def test_nor_is_it_pushed_above_a_same_language_document_that_fits_better(
 def test_an_unknown_mode_is_refused(retriever: Retriever) -> None:
     with pytest.raises(ValueError, match="unknown retrieval mode"):
         retriever.search("werkbon", mode="fuzzy")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Heat pump customer cold house", "en"),  # no function word: the documents decide
+        ("klanten storing terugbelverzoek topdesk", "nl"),
+        ("Customer: the house is cold after the heat pump", "en"),  # marked: as before
+        ("qwxz vbnm", "nl"),  # neither language's documents hold it: the default
+    ],
+)
+def test_a_one_liner_without_function_words_gets_its_language_from_the_documents(
+    text: str, language: str, tmp_path: Path
+) -> None:
+    coach = memory_coach(coaching_documents(tmp_path))
+    assert coach.retriever.language_of(text) == language
+    assert detect_language("Heat pump customer cold house") == "nl"  # what it was before

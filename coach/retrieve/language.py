@@ -33,11 +33,19 @@ def words(text: str) -> list[str]:
 
 
 def detect_language(text: str) -> Language:
-    """nl or en, by which language's function words the text uses more."""
+    """nl or en, by which language's function words the text uses more (nl on a tie)."""
+    return marked_language(text) or DEFAULT_LANGUAGE
+
+
+def marked_language(text: str) -> Language | None:
+    """nl or en when the text's function words say which; None when they tie (a one-liner
+    such as "Heat pump customer cold house" has none)."""
     tokens = words(text)
     dutch = sum(token in _MARKERS["nl"] for token in tokens)
     english = sum(token in _MARKERS["en"] for token in tokens)
-    return "en" if english > dutch else DEFAULT_LANGUAGE
+    if dutch == english:
+        return None
+    return "en" if english > dutch else "nl"
 
 
 def terms(text: str, language: str) -> list[str]:

@@ -79,6 +79,11 @@ class LexicalIndex:
         ordered = candidates[np.argsort(-scores[candidates], kind="stable")]
         return [LexicalHit(int(self._rows[i]), float(scores[i])) for i in ordered if scores[i] > 0]
 
+    def rows_holding(self, term: str) -> NDArray[np.int64]:
+        """The counted rows (positions over the tables) whose text holds `term`."""
+        places, _ = self._contributions(term)
+        return self._rows[places]
+
     def _contributions(self, term: str) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
         """The places of the counted rows holding `term`, and what it adds to their score."""
         found = self._kept.get(term)

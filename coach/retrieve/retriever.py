@@ -18,9 +18,10 @@ from coach.retrieve.dense import TWO_PASS_FROM, DenseIndex
 from coach.retrieve.documents import DocumentRows, best_per_document, starts_of
 from coach.retrieve.filters import Filters
 from coach.retrieve.fusion import MODES, Fusion, Mode
-from coach.retrieve.language import detect_language
+from coach.retrieve.language import DEFAULT_LANGUAGE, marked_language, terms
 from coach.retrieve.lexical import LexicalIndex
 from coach.retrieve.results import DocumentHit, Retrieval, rank
+from coach.vocabulary import LANGUAGES, Language
 
 # Indexes up to this many chunks are searched in memory (about 2 KB per chunk at 512-d).
 MEMORY_CHUNKS = 200_000
@@ -142,6 +143,32 @@ class Retriever:
             )
         ]
 
+    def teams(self) -> frozenset[str]:
+        """The teams the indexed documents belong to."""
+        self.store()
+        return frozenset(str(team) for team in self._columns.get("team", ()) if team)
+
+    def language_of(self, text: str) -> Language:
+        """The language of `text`: by its function words, or when they tie (a one-liner), by
+        which language's documents of this index hold more of its words, each stemmed in that
+        language ("Heat pump customer cold house" is English where English documents speak of
+        heat pumps and customers); Dutch when neither does."""
+        marked = marked_language(text)
+        if marked is not None:
+            return marked
+        self.store()
+        if self._lexical is None:
+            return DEFAULT_LANGUAGE
+        row_language = self._columns["language"]
+        held: dict[Language, float] = {}
+        for language in LANGUAGES:
+            wanted = set(terms(text, language))
+            held[language] = sum(
+                bool(np.any(row_language[self._lexical.rows_holding(term)] == language))
+                for term in wanted
+            ) / max(len(wanted), 1)
+        return "en" if held["en"] > held["nl"] else DEFAULT_LANGUAGE
+
     def search(
         self,
         query: str,
@@ -154,7 +181,7 @@ class Retriever:
         """The `k` best documents. `mode` defaults to the retriever's own (`self.mode`)."""
         mode = mode or self.mode
         filters = filters or Filters()
-        language = language or detect_language(query)
+        language = language or self.language_of(query)
         store = self.store()
         dense: list[tuple[int, float]] = []  # (row, distance), nearest first
         lexical: list[tuple[int, float]] = []  # (row, BM25), best first
