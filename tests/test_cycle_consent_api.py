@@ -113,6 +113,23 @@ def test_a_suggestion_is_stored_in_nobodys_name_until_its_member_brings_it(env: 
         assert sessions_of(client, env, "fee") == []
 
 
+def test_what_a_member_brought_goes_with_them_when_they_leave(env: Env) -> None:
+    with env.client() as client:
+        group_id = group(client, env, ("pro2", "fee"))
+        cycle = client.post(
+            f"/v1/groups/{group_id}/cycles", json=proposal(), headers=env.headers("pro")
+        ).json()
+        url = f"/v1/cycles/{cycle['id']}"
+        secret = "Mijn burn-out en de ruzie met mijn leidinggevende."
+        client.put(f"{url}/situation", json={"situation": secret}, headers=env.headers("pro2"))
+        assert client.post(f"/v1/groups/{group_id}/leave", headers=env.headers("pro2"))
+        for who in ("pro", "fee"):
+            client.put(f"{url}/situation", json={"none": True}, headers=env.headers(who))
+        built = client.get(url, headers=env.headers("fee"))
+        assert built.json()["agenda_ready"] and secret not in built.text
+        assert "piet" not in built.json()["answers"]
+
+
 def test_the_proposer_builds_the_agenda_with_what_was_given_by_then(env: Env) -> None:
     with env.client() as client:
         group_id = group(client, env, ("pro2", "fee"))

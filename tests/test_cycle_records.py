@@ -87,7 +87,7 @@ def test_attended_is_told_once_the_meeting_started_and_completed_once_it_all_end
 
 def test_a_cancelled_cycle_takes_no_notes_and_tells_nothing(store: SessionStore) -> None:
     today = datetime.now(UTC).date()
-    cycles, cycle_id = a_cycle(store, today - timedelta(days=14))
+    cycles, cycle_id = a_cycle(store, today + timedelta(days=7))
     cycles.note(cycle_id, "pia", 2, "Gedaan", "")
     cycles.cancel(cycle_id, "piet")
     told = heard(store)
@@ -96,8 +96,33 @@ def test_a_cancelled_cycle_takes_no_notes_and_tells_nothing(store: SessionStore)
     assert refused.value.status == 409 and "cancelled" in refused.value.detail
     with pytest.raises(GroupError):
         cycles.check_in(cycle_id, "piet", 4, 3, None, False)
-    assert CycleRecords(store).record_due(datetime.now(UTC)) == 0
+    assert CycleRecords(store).record_due(datetime.now(UTC) + timedelta(days=30)) == 0
     assert told == []
+
+
+def test_a_held_cycle_is_neither_moved_nor_cancelled_and_completed_is_for_members(
+    store: SessionStore,
+) -> None:
+    today = datetime.now(UTC).date()
+    cycles, cycle_id = a_cycle(store, today - timedelta(days=14))
+    cycles.check_in(cycle_id, "piet", 1, 3, None, False)
+    cycles.note(cycle_id, "pia", 4, "Gedaan", "")
+    later = plan_cycle(today + timedelta(days=7), time(9, 0), time_zone_name=ZONE)
+    with pytest.raises(GroupError) as moved:
+        cycles.move(cycle_id, "pia", today + timedelta(days=7), later)
+    with pytest.raises(GroupError) as cancelled:
+        cycles.cancel(cycle_id, "pia")
+    assert (moved.value.status, cancelled.value.status) == (409, 409)
+    assert cycles.get(cycle_id, "pia").sequence == 0
+    group_id = cycles.get(cycle_id, "pia").group.id
+    GroupStore(store).leave(group_id, "piet")  # took part on day 1, then left
+    told = heard(store)
+    CycleRecords(store).record_due(datetime.now(UTC))
+    assert sorted((e.kind, e.user) for e in told) == [
+        ("attended_day", "pia"),
+        ("attended_day", "piet"),
+        ("completed_cycle", "pia"),
+    ]
 
 
 def test_an_empty_agenda_holds_the_days_with_no_items() -> None:

@@ -39,10 +39,10 @@ def group_of_three(client: TestClient, env: Env) -> str:
 
 
 PROPOSAL: dict[str, Any] = {
-    "start": "2026-03-27",  # a Friday; the clocks go forward on Sunday the 29th
+    "start": "2027-03-26",  # a Friday; the clocks go forward on Sunday the 28th
     "time": "09:30",
     "place": "Werkplaats, zaal 2",
-    "holidays": ["2026-04-06"],  # Easter Monday
+    "holidays": ["2027-03-29", "2027-04-05"],  # Easter Monday, and a week later
     "situation": CALLBACKS,  # pia's own
 }
 
@@ -74,7 +74,7 @@ def test_a_cycle_is_planned_imported_moved_noted_and_cancelled(env: Env) -> None
         url = f"/v1/cycles/{cycle['id']}"
         assert cycle["state"] == "planned" and cycle["sequence"] == 0
         days = cycle["days"]
-        assert [d["date"] for d in days] == ["2026-03-27", "2026-03-30", "2026-03-31", "2026-04-01"]
+        assert [d["date"] for d in days] == ["2027-03-26", "2027-03-30", "2027-03-31", "2027-04-01"]
         for day in days:
             start, end = datetime.fromisoformat(day["start"]), datetime.fromisoformat(day["end"])
             assert start.strftime("%H:%M") == "09:30" and end - start == timedelta(hours=1)
@@ -108,11 +108,11 @@ def test_a_cycle_is_planned_imported_moved_noted_and_cancelled(env: Env) -> None
         dutch = events(client.get(f"{url}/calendar.ics", headers=env.headers("pro")).content)
         assert "Dag 2 van 4" in str(dutch[f"{cycle['id']}-day-2@coach"]["DESCRIPTION"])
 
-        moved = client.post(f"{url}/move", json={"start": "2026-04-03"}, headers=env.headers("fee"))
+        moved = client.post(f"{url}/move", json={"start": "2027-04-02"}, headers=env.headers("fee"))
         assert moved.status_code == 200, moved.text
         assert moved.json()["sequence"] == 1
-        # Easter Monday, a holiday of the cycle, is skipped.
-        new_days = ["2026-04-03", "2026-04-07", "2026-04-08", "2026-04-09"]
+        # 5 April, a holiday of the cycle, is skipped.
+        new_days = ["2027-04-02", "2027-04-06", "2027-04-07", "2027-04-08"]
         assert [d["date"] for d in moved.json()["days"]] == new_days
         after = events(client.get(f"{url}/calendar.ics", headers=env.headers("pro")).content)
         assert set(after) == set(before)

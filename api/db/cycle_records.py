@@ -11,7 +11,13 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db.group_tables import CheckInRow, CycleNoteRow, CycleRecordRow, CycleRow
+from api.db.group_tables import (
+    CheckInRow,
+    CycleNoteRow,
+    CycleRecordRow,
+    CycleRow,
+    GroupMemberRow,
+)
 from api.db.learning import LearningEvent
 from api.db.sessions import SessionStore
 from api.db.stored_cycles import PLANNED, meetings_of
@@ -29,10 +35,11 @@ class CycleRecords:
         now = now or datetime.now(UTC)
         told = 0
         with self._sessions.transaction() as db:
+            # each cycle is told by one worker at a time; another skips what is locked
             rows = db.scalars(
-                select(CycleRow).where(
-                    CycleRow.state == PLANNED, CycleRow.records_done.is_not(True)
-                )
+                select(CycleRow)
+                .where(CycleRow.state == PLANNED, CycleRow.records_done.is_not(True))
+                .with_for_update(skip_locked=True)
             ).all()
             for row in rows:
                 told += self._record_cycle(db, row, now)
@@ -61,10 +68,17 @@ class CycleRecords:
             if meetings[day - 1].start <= now and (user, day) not in sent
         ]
         over = meetings[-1].end <= now
-        if over:
+        if over:  # completed: who took part and is still one of its group's members
+            members = set(
+                db.scalars(
+                    select(GroupMemberRow.user_id).where(
+                        GroupMemberRow.group_id == row.group_id, GroupMemberRow.state == "member"
+                    )
+                )
+            )
             due += [
                 (user, 0, LearningEvent("completed_cycle", user, row.id, meetings[-1].end))
-                for user in sorted({user for user, _ in took_part})
+                for user in sorted({user for user, _ in took_part} & members)
                 if (user, 0) not in sent
             ]
         for user, day, event in due:

@@ -48,6 +48,7 @@ from api.db.stored_cycles import (
     brought_situations,
     former_group,
     load_cycle,
+    meetings_of,
     stored_meetings,
     utc,
 )
@@ -100,7 +101,7 @@ class CycleStore:
                 raise GroupError(
                     409, "only the group's members propose a cycle (a facilitator reads along)"
                 )
-            self._lock_group(db, group_id)
+            db.scalars(select(GroupRow.id).where(GroupRow.id == group_id).with_for_update()).all()
             if self._open_cycles(db, group_id, now) >= MAX_OPEN_CYCLES:
                 raise GroupError(
                     409,
@@ -219,7 +220,8 @@ class CycleStore:
         answered = all(m in answers and answers[m].state != SUGGESTED for m in group.members)
         if not answered and (row.agenda_at is None or utc(row.agenda_at) > now):
             return
-        members, results = brought_situations(db, list(answers.values()))
+        current = [a for a in answers.values() if a.user_id in group.members]  # not who left
+        members, results = brought_situations(db, current)
         row.agenda = agenda_from_results(self._didactics(), members, results).to_dict()
         row.agenda_ready = True
         db.execute(
@@ -248,11 +250,10 @@ class CycleStore:
             _member_writes(group, user, "move a cycle")
             if row.state == CANCELLED:
                 raise GroupError(409, "the cycle is cancelled; propose a new one instead")
-            row.start, row.meetings, row.sequence = (
-                start,
-                stored_meetings(meetings),
-                row.sequence + 1,
-            )
+            if meetings_of(row.meetings, row.time_zone)[0].start <= datetime.now(UTC):
+                raise GroupError(409, "the cycle has begun: its meetings stay as they were held")
+            row.start, row.meetings = start, stored_meetings(meetings)
+            row.sequence += 1
             if row.agenda_ready is False and row.agenda_at is not None:
                 row.agenda_at = min(utc(row.agenda_at), meetings[0].start).astimezone(UTC)
 
@@ -262,6 +263,8 @@ class CycleStore:
         with self._sessions.transaction() as db:
             row, group = self._visible(db, cycle_id, user, lock=True)
             _member_writes(group, user, "cancel a cycle")
+            if meetings_of(row.meetings, row.time_zone)[-1].end <= datetime.now(UTC):
+                raise GroupError(409, "the cycle is over: it was held, and stays so")
             if row.state != CANCELLED:
                 row.state, row.sequence = CANCELLED, row.sequence + 1
 
@@ -380,10 +383,6 @@ class CycleStore:
         if row is None or group is None or group.state_of(user) not in (MEMBER, FACILITATOR):
             raise GroupError(404, f"you have no cycle {cycle_id}")
         return row, group
-
-    @staticmethod
-    def _lock_group(db: Session, group_id: str) -> None:
-        db.scalars(select(GroupRow.id).where(GroupRow.id == group_id).with_for_update()).first()
 
     @staticmethod
     def _open_cycles(db: Session, group_id: str, now: datetime) -> int:

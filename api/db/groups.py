@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.db.group_tables import (
     CheckInRow,
+    CycleAnswerRow,
     CycleNoteRow,
     CycleRow,
     GroupMemberRow,
@@ -89,6 +90,19 @@ def exists_work(group_id: str) -> Any:
         .where(CycleNoteRow.cycle_id.in_(cycles))
         .union_all(select(CheckInRow.cycle_id).where(CheckInRow.cycle_id.in_(cycles)))
         .exists()
+    )
+
+
+def _withdraw_answers(db: Session, group_id: str, user: str) -> None:
+    """What `user` brought to the group's cycles whose agenda is not built yet: withdrawn when
+    they leave (their situation would otherwise reach the agenda, and whoever joins since)."""
+    waiting = select(CycleRow.id).where(
+        CycleRow.group_id == group_id, CycleRow.agenda_ready.is_(False)
+    )
+    db.execute(
+        delete(CycleAnswerRow).where(
+            CycleAnswerRow.cycle_id.in_(waiting), CycleAnswerRow.user_id == user
+        )
     )
 
 
@@ -250,6 +264,7 @@ class GroupStore:
                 raise GroupError(409, "you are invited, not a member: decline instead")
             db.delete(member)
             db.flush()
+            _withdraw_answers(db, group_id, user)
             if any(person.state == MEMBER for person in self._load(db, row).people):
                 return False
             self._dissolve(db, row)

@@ -108,10 +108,10 @@ class Outbox:
             OutboxRow(
                 id=statement["id"],
                 user_id=user,
-                created_at=at,
+                created_at=at.astimezone(UTC),  # SQLite keeps no zone: UTC, as read back
                 statement=statement,
                 attempts=0,
-                next_attempt_at=at,
+                next_attempt_at=at.astimezone(UTC),
             )
         )
 

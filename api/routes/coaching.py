@@ -56,7 +56,7 @@ async def coach_endpoint(
         )
     result = await run_in_threadpool(svc.coach.ask, body.situation, filters, body.k)
     stored = await run_in_threadpool(
-        functools.partial(svc.sessions.add, who.user, result, team=body.team)
+        functools.partial(svc.sessions.add, who.user, result, team=_known_team(svc, body.team))
     )
     return JSONResponse(
         result.model_dump(mode="json"),
@@ -90,7 +90,7 @@ async def _stream(
             result = svc.coach.ask(body.situation, filters, body.k, progress=stage)
             if gone.is_set():
                 return
-            stored = svc.sessions.add(who.user, result, team=body.team)
+            stored = svc.sessions.add(who.user, result, team=_known_team(svc, body.team))
             emit("result", {**result.model_dump(mode="json"), "session_id": stored.id})
         except _ClientGone:
             return
@@ -169,3 +169,9 @@ def source(doc_id: str, who: Anyone, svc: Svc) -> DocumentOut:
     if not document.is_active:
         raise Problem(404, f"no active document {doc_id}")
     return DocumentOut.from_document(document, tag)
+
+
+def _known_team(svc: ApiServices, team: str | None) -> str | None:
+    """The team a request was narrowed to, for its learning record, when it is one the
+    documents name: free text (a name, a diagnosis) never reaches the LRS."""
+    return team if team and team in svc.coach.retriever.teams() else None

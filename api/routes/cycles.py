@@ -84,6 +84,8 @@ def propose_cycle(group_id: str, body: CycleRequest, who: CoachCaller, svc: Svc)
     each member brings their own (`PUT /v1/cycles/{id}/situation`), and the agenda is built
     once everyone answered, or at `agenda_at` with what was given by then."""
     group = visible_group(svc, group_id, who.user)
+    if group.state_of(who.user) != MEMBER:  # before the coach is asked
+        raise Problem(409, "only the group's members propose a cycle (a facilitator reads along)")
     holidays = sorted(set(body.holidays))
     meetings = _planned(body.start, body.time, holidays, svc.cycles.time_zone)
     agenda_at = _agenda_time(body.agenda_at, meetings[0].start)
@@ -144,7 +146,9 @@ def bring_situation(cycle_id: str, body: YourSituation, who: CoachCaller, svc: S
     """What you bring to the proposed cycle (replacing your earlier answer), until its agenda
     is built: a situation as text (coached, stored as your session), one of your sessions, or
     none. A suggestion made to you is yours to bring as it is, edit, or leave."""
-    _checked(lambda: svc.cycles.get(cycle_id, who.user))  # 404 before the coach is asked
+    cycle = _checked(lambda: svc.cycles.get(cycle_id, who.user))  # before the coach is asked
+    if cycle.group.state_of(who.user) != MEMBER or cycle.agenda_ready or cycle.state == CANCELLED:
+        raise Problem(409, "only members bring a situation, and only until the agenda is built")
     brought = None if body.none else _brought(svc, who.user, body.situation, body.session_id)
     return CycleOut.of(_checked(lambda: svc.cycles.answer(cycle_id, who.user, brought)), who.user)
 
