@@ -198,7 +198,7 @@ def test_feedback_summary_and_delete(client: TestClient, env: Env) -> None:
     [
         ({"situation": "x" * 4001}, "situation"),
         ({"situation": ""}, "situation"),
-        ({"situation": "   "}, "empty"),
+        ({"situation": "   "}, "white space"),
         ({"situation": SITUATION, "k": 0}, "k"),
         ({"situation": SITUATION, "k": 21}, "k"),
         ({"situation": SITUATION, "type": "memo"}, "type"),
