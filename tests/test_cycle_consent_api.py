@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -262,3 +263,54 @@ def test_forty_check_ins_and_forty_notes_at_once_on_one_cycle_all_land(env: Env)
             assert {m for m, _ in seen_check_ins} == expected
             assert seen_check_ins == {(users.get(w, w), f"{w}-{day['day']}") for w in people}
             assert seen_notes == {(users.get(w, w), f"{w} on {day['day']}") for w in people}
+
+
+def test_the_export_holds_suggestions_made_and_received_and_answers(env: Env) -> None:
+    with env.client() as client:
+        group_id = group(client, env, ("pro2", "fee"))
+        cycle = client.post(
+            f"/v1/groups/{group_id}/cycles",
+            json=proposal(suggestions=[{"member": "piet", "situation": HEAT_PUMP}]),
+            headers=env.headers("pro"),
+        ).json()
+        client.put(
+            f"/v1/cycles/{cycle['id']}/situation", json={"none": True}, headers=env.headers("fee")
+        )
+
+        def mine(who: str) -> dict[str, Any]:
+            exported = client.get("/v1/me/export", headers=env.headers(who)).json()
+            [found] = [c for c in exported["cycles"] if c["id"] == cycle["id"]]
+            return dict(found)
+
+        assert mine("pro")["your_suggestions"] == [{"member": "piet", "situation": HEAT_PUMP}]
+        assert mine("pro2")["suggested_to_you"] == HEAT_PUMP
+        assert mine("fee")["answer"] == "none" and mine("fee")["suggested_to_you"] is None
+
+
+def test_two_settings_changed_at_once_both_stay(env: Env) -> None:
+    with env.client() as client:
+        for _ in range(8):
+            client.put(
+                "/v1/me/settings",
+                json={"share_situations": False, "learning_records": True},
+                headers=env.headers("pro"),
+            )
+            answers = run_at_once(
+                [
+                    partial(
+                        client.put,
+                        "/v1/me/settings",
+                        json={"learning_records": False},
+                        headers=env.headers("pro"),
+                    ),
+                    partial(
+                        client.put,
+                        "/v1/me/settings",
+                        json={"share_situations": True},
+                        headers=env.headers("pro"),
+                    ),
+                ]
+            )
+            assert [a.status_code for a in answers] == [200, 200]
+            now = client.get("/v1/me/settings", headers=env.headers("pro")).json()
+            assert (now["share_situations"], now["learning_records"]) == (True, False)

@@ -298,6 +298,7 @@ class GroupStore:
                         GroupMemberRow.group_id == group.id, GroupMemberRow.user_id == user
                     )
                 )
+                _withdraw_answers(db, group.id, user)  # also one made since the cycles' forget
                 db.flush()
                 if not any(p.state == MEMBER for p in self._load(db, row).people):
                     self._dissolve(db, row)

@@ -68,6 +68,34 @@ class UserStore:
             db.execute(statement)
         return settings
 
+    def change(
+        self,
+        user_id: str,
+        share_situations: bool | None = None,
+        learning_records: bool | None = None,
+    ) -> UserSettings:
+        """Set the settings given (None: leave it), in one statement: two requests at once that
+        change different settings both keep their change (reading both and writing both back
+        lost one); the settings as stored afterwards."""
+        given = {
+            name: value
+            for name, value in (
+                ("share_situations", share_situations),
+                ("learning_records", learning_records),
+            )
+            if value is not None
+        }
+        values = {**given, "updated_at": datetime.now(UTC)}
+        upsert = _INSERTS[self._sessions.engine.dialect.name](UserSettingsRow)
+        statement = upsert.values(
+            user_id=user_id, **{"share_situations": False, **values}
+        ).on_conflict_do_update(index_elements=[UserSettingsRow.user_id], set_=values)
+        with self._sessions.transaction() as db:
+            db.execute(statement)
+            row = db.get(UserSettingsRow, user_id, populate_existing=True)
+            assert row is not None
+            return UserSettings(row.share_situations, row.learning_records is not False)
+
     def forget(self, user_id: str) -> Forgotten:
         """Delete the user's sessions (with their feedback), draft records and settings, in one
         transaction. The drafts' documents live in the corpus: the caller withdraws those."""

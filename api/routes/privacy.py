@@ -84,6 +84,11 @@ class MyCycle(BaseModel):
     state: str
     situation: str | None
     session_id: str | None
+    # before its agenda is built: what you answered (brings or none), a situation a colleague
+    # suggested you bring, and the ones you suggested to colleagues
+    answer: str | None = None
+    suggested_to_you: str | None = None
+    your_suggestions: list[dict[str, str]] = []
     days: list[MyCycleDay]
 
 
@@ -139,20 +144,10 @@ def put_settings(body: PrivacyChange, who: Anyone, svc: Svc) -> PrivacySettings:
     records not sent yet lose your situations' text), and learning records (from now on:
     records already delivered are the LRS's; waiting ones are still sent). A setting you leave
     out stays as it is."""
-    users = UserStore(svc.sessions)
-    now = users.settings(who.user)
-    chosen = UserSettings(
-        share_situations=_given(body.share_situations, now.share_situations),
-        learning_records=_given(body.learning_records, now.learning_records),
-    )
-    saved = users.update(who.user, chosen)
+    saved = UserStore(svc.sessions).change(who.user, body.share_situations, body.learning_records)
     if not saved.share_situations:  # also when it was off: a retry finishes what one began
         Outbox(svc.sessions).rewrite_waiting(who.user, without_situation)
     return _settings(saved)
-
-
-def _given(value: bool | None, current: bool) -> bool:
-    return current if value is None else value
 
 
 @router.get("/me/export", response_model=MyData)
@@ -227,7 +222,12 @@ def _my_cycle(cycle: StoredCycle, user: str) -> MyCycle:
         group_id=cycle.group.id,
         state=cycle.state,
         situation=mine.situation if mine else None,
-        session_id=mine.session_id if mine else None,
+        session_id=cycle.session_of(user),
+        answer=cycle.answers.get(user),
+        suggested_to_you=found.text if (found := cycle.suggestion_for(user)) else None,
+        your_suggestions=[
+            {"member": s.member, "situation": s.text} for s in cycle.suggestions if s.by == user
+        ],
         days=[
             MyCycleDay(
                 day=day,
