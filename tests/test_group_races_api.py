@@ -116,6 +116,10 @@ def test_groups_per_user_are_capped_and_listed_a_page_at_a_time(env: Env) -> Non
         assert too_many.status_code == 422
         # piet is invited to all of them: he sees them a page at a time, and may still create.
         assert client.get("/v1/groups", headers=env.headers("pro2")).json()["total"] == 20
+        own = client.post(
+            "/v1/groups", json={"name": "Van piet", "members": ["pia"]}, headers=env.headers("pro2")
+        )
+        assert own.status_code == 201, own.text
 
 
 def test_a_group_has_a_bounded_number_of_cycles_to_come(env: Env) -> None:

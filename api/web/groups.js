@@ -200,7 +200,7 @@ async function changeGroup(path, message, target) {
 
 // ---------- #/groups ----------
 async function viewGroups(main) {
-  const groups = (await api("/v1/groups")).items;
+  const groups = (await api("/v1/groups?limit=100")).items; // at most 20 as a member
   if (!state.teams.length) {
     try { state.teams = (await api("/v1/teams")).teams; } catch (error) { state.teams = []; }
   }
