@@ -162,7 +162,7 @@ def _eval_suite(
         return []
     path, name = limits
     return [
-        f"{suite.name} ({form}): {failure}"
+        f"{suite.name}{'' if form == 'long' else f' ({form} form)'}: {failure}"
         for form in forms
         for failure in gate.check(overall[form], gate.load_thresholds(path, name, form))
     ]
