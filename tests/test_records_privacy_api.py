@@ -207,3 +207,17 @@ def test_a_requests_team_is_bounded_as_a_groups_is(tmp_path: Path) -> None:
         assert (
             api.client.post("/v1/coach", json=body, headers=api.headers("pro")).status_code == 200
         )
+
+
+def test_a_requests_team_reaches_the_records_only_when_the_documents_name_it(env: Env) -> None:
+    with env.client() as client:
+        for team in ("Piet Jansen, burn-out sinds maart", "Buitendienst"):
+            body = {"situation": PIA_TEXT, "team": team}
+            answer = client.post("/v1/coach", json=body, headers=env.headers("pro"))
+            assert answer.status_code == 200, answer.text
+    teams = [
+        statement["context"].get("extensions", {}).get(f"{BASE}/extensions/team")
+        for _, statement, _ in outbox_rows(env)
+        if statement["verb"]["display"]["en-US"] == "asked"
+    ]
+    assert teams == [None, "Buitendienst"]

@@ -88,7 +88,7 @@ def test_what_professionals_do_is_read_back_from_the_lrs(env: Env, lrs: Ralph) -
         lesson = {"lesson": "Zet elke terugbelafspraak direct als taak met een deadline."}
         draft = client.post(f"/v1/sessions/{session}/lesson", json=lesson, headers=pia).json()
         client.post(f"/v1/drafts/{draft['id']}/approve", headers=env.headers("curator"))
-        asked_in_team = {"situation": HEAT_PUMP, "team": "Installatie"}
+        asked_in_team = {"situation": HEAT_PUMP, "team": "Buitendienst"}  # a documents' team
         client.post("/v1/coach", json=asked_in_team, headers=fee)  # not shared
         client.post("/v1/coach", json={"situation": HEAT_PUMP}, headers=piet)  # opted out
         body = {"name": "Storingen", "members": ["piet", "fee"], "team": "Servicedesk"}
@@ -137,7 +137,7 @@ def test_what_professionals_do_is_read_back_from_the_lrs(env: Env, lrs: Ralph) -
     assert asked_by_pia["object"]["definition"]["description"] == {"nl": CALLBACKS}  # shared
     assert "description" not in by_verb[("fee", ADL + "asked")]["object"]["definition"]
     assert by_verb[("fee", ADL + "asked")]["context"]["extensions"] == {
-        f"{BASE}/extensions/team": "Installatie"
+        f"{BASE}/extensions/team": "Buitendienst"
     }
     assert by_verb[("pia", ADL + "responded")]["result"] == {"success": True, "response": "helpful"}
     assert by_verb[("pia", f"{BASE}/verbs/contributed")]["object"]["id"] == (
