@@ -18,6 +18,7 @@ from api.db.group_tables import (
     CycleRow,
     GroupMemberRow,
 )
+from api.db.groups import MEMBER
 from api.db.learning import LearningEvent
 from api.db.sessions import SessionStore
 from api.db.stored_cycles import PLANNED, meetings_of
@@ -72,7 +73,7 @@ class CycleRecords:
             members = set(
                 db.scalars(
                     select(GroupMemberRow.user_id).where(
-                        GroupMemberRow.group_id == row.group_id, GroupMemberRow.state == "member"
+                        GroupMemberRow.group_id == row.group_id, GroupMemberRow.state == MEMBER
                     )
                 )
             )

@@ -94,6 +94,8 @@ class CycleStore:
         when `by` is no member (any more) or the group has MAX_OPEN_CYCLES cycles to come."""
         now = datetime.now(UTC)
         with self._sessions.transaction() as db:
+            # locked before it is read: membership and the cycles to come hold until commit
+            db.scalars(select(GroupRow.id).where(GroupRow.id == group_id).with_for_update()).all()
             group = self._groups.visible(db, group_id, by)
             if group is None:
                 raise GroupError(404, f"you have no group {group_id}")
@@ -101,7 +103,6 @@ class CycleStore:
                 raise GroupError(
                     409, "only the group's members propose a cycle (a facilitator reads along)"
                 )
-            db.scalars(select(GroupRow.id).where(GroupRow.id == group_id).with_for_update()).all()
             if self._open_cycles(db, group_id, now) >= MAX_OPEN_CYCLES:
                 raise GroupError(
                     409,

@@ -54,19 +54,8 @@ class UserStore:
             return UserSettings(row.share_situations, row.learning_records is not False)
 
     def update(self, user_id: str, settings: UserSettings) -> UserSettings:
-        """Insert or update in one statement, so two requests at once cannot both insert."""
-        values = {
-            "share_situations": settings.share_situations,
-            "learning_records": settings.learning_records,
-            "updated_at": datetime.now(UTC),
-        }
-        upsert = _INSERTS[self._sessions.engine.dialect.name](UserSettingsRow)
-        statement = upsert.values(user_id=user_id, **values).on_conflict_do_update(
-            index_elements=[UserSettingsRow.user_id], set_=values
-        )
-        with self._sessions.transaction() as db:
-            db.execute(statement)
-        return settings
+        """Both settings, as `change` sets them."""
+        return self.change(user_id, settings.share_situations, settings.learning_records)
 
     def change(
         self,

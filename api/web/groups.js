@@ -421,8 +421,7 @@ function bringPanel(main, cycle, group, sessions) {
   const me = state.me && state.me.user;
   const names = Object.keys(cycle.answers).map(withYou);
   const when = cycle.agenda_at ? new Date(cycle.agenda_at).toLocaleString(state.lang, { dateStyle: "long", timeStyle: "short", timeZone: cycle.time_zone }) : null;
-  const done = h("div", { "aria-live": "polite" });
-  const redraw = async (updated, message) => {
+  const redraw = (updated, message) => {
     drawCycle(main, updated, group, sessions);
     setStatus(message);
     focusHeading(main);
@@ -476,7 +475,6 @@ function bringPanel(main, cycle, group, sessions) {
       },
     }, t("bring.build"))));
   }
-  parts.push(done);
   return h("section", { class: "card bring" }, parts);
 }
 function sessionLabel(sessions, id) {

@@ -62,6 +62,7 @@ class Retriever:
         self._offsets: NDArray[np.intp] = np.zeros(1, dtype=np.intp)
         self._lexical: LexicalIndex | None = None
         self._columns: dict[str, NDArray[Any]] = {}
+        self._teams: frozenset[str] = frozenset()
         self._chunks: NDArray[np.bool_] = np.zeros(0, dtype=bool)  # the rows of chunks that count
         # The tables' vectors, when in memory. Advice items are scored only for the documents
         # a search found (`_measure`).
@@ -123,6 +124,8 @@ class Retriever:
             key: joined([table.columns[key] for table in self._tables], object)
             for key in FILTER_COLUMNS
         }
+        # once per load, not per request: a coaching request asks whether its team is one
+        self._teams = frozenset(str(team) for team in self._columns["team"] if team)
         self._documents = DocumentRows(self._tables, self._offsets, counts, items)
         self._row_of_id = None
         previous, self._dense = self._dense, None
@@ -146,7 +149,7 @@ class Retriever:
     def teams(self) -> frozenset[str]:
         """The teams the indexed documents belong to."""
         self.store()
-        return frozenset(str(team) for team in self._columns.get("team", ()) if team)
+        return self._teams
 
     def language_of(self, text: str) -> Language:
         """The language of `text`: by its function words, or when they tie (a one-liner), by
