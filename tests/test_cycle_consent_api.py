@@ -8,7 +8,7 @@ the databases are real."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.db.cycles import MAX_OPEN_CYCLES
 from coach.ingest.corpus import scan_corpus
 from coach.ingest.didactics import load_didactics
 from coach.testing import memory_coach
@@ -205,7 +206,7 @@ def test_a_declined_facilitator_invitation_leaves_no_facilitator(env: Env) -> No
         assert client.get(url, headers=env.headers("fac")).status_code == 404
 
 
-def run_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
+def run_at_once(calls: Sequence[Callable[[], Any]]) -> list[Any]:
     """Every call in a thread of its own, released together; their answers in order."""
     gate = threading.Barrier(len(calls))
     answers: list[Any] = [None] * len(calls)
@@ -314,3 +315,57 @@ def test_two_settings_changed_at_once_both_stay(env: Env) -> None:
             assert [a.status_code for a in answers] == [200, 200]
             now = client.get("/v1/me/settings", headers=env.headers("pro")).json()
             assert (now["share_situations"], now["learning_records"]) == (True, False)
+
+
+def test_forty_proposals_and_forty_answers_at_once_keep_the_cap_and_every_answer(
+    env: Env,
+) -> None:
+    people = ("pro", "pro2", *MEMBERS)
+    users = {"pro": "pia", "pro2": "piet"}
+    with env.client() as client:
+        group_id = group(client, env, ("pro2", *MEMBERS))
+        url = f"/v1/groups/{group_id}/cycles"
+        proposals = run_at_once(
+            [
+                partial(client.post, url, json=proposal(), headers=env.headers(who))
+                for who in ("pro", "pro2") * 20
+            ]
+        )
+        codes = sorted(answer.status_code for answer in proposals)
+        assert codes == [201] * MAX_OPEN_CYCLES + [409] * (40 - MAX_OPEN_CYCLES), codes
+        made = [a.json()["id"] for a in proposals if a.status_code == 201]
+        listed = client.get(f"/v1/groups/{group_id}", headers=env.headers("pro")).json()
+        assert sorted(c["id"] for c in listed["cycles"]) == sorted(made)
+        # Every member answers each cycle at once (brings none, then changes it to a text):
+        # every answer lands, each in its own member's name, until the agenda is built.
+        first, second = made[0], made[1]
+        calls = [
+            partial(
+                client.put,
+                f"/v1/cycles/{cycle}/situation",
+                json={"none": True},
+                headers=env.headers(who),
+            )
+            for cycle in (first, second)
+            for who in people
+        ]
+        calls += [
+            partial(
+                client.put,
+                f"/v1/cycles/{second}/situation",
+                json={"situation": f"{who}: {CALLBACKS}"},
+                headers=env.headers(who),
+            )
+            for who in people
+        ] * 3
+        answers = run_at_once(calls[:40])
+        assert {a.status_code for a in answers} <= {200, 409}, [a.text for a in answers][:3]
+        done = client.get(f"/v1/cycles/{first}", headers=env.headers("pro")).json()
+        assert done["agenda_ready"]
+        assert done["answers"] == {users.get(w, w): "none" for w in people}
+        texts = answers[16:]  # the answers that bring a text, in the order of `calls`
+        for number, who in enumerate(people):
+            own = sessions_of(client, env, who)
+            assert all(text.startswith(f"{who}: ") for text in own)  # only their own words
+            landed = [a for a in texts[number :: len(people)] if a.status_code == 200]
+            assert len(own) == len(landed)  # every text brought is one of their sessions
